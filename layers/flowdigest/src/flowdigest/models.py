@@ -24,8 +24,10 @@ class DayPlan(_Model):
     files: int  # flow-log objects delivered for the day
     source_bytes: int  # their total size
     hours_present: list[int]  # UTC hours with at least one delivered file
-    insights: list[str]  # insight ids to run, in report order
-    bad_files: list[str] = Field(default_factory=list)  # unreadable files skipped by option
+    insights: list[str]  # insight ids to query, in report order
+    skipped: dict[str, str] = Field(default_factory=dict)  # insight id -> why it cannot run
+    history_days: list[dt.date] = Field(default_factory=list)  # earlier days with a rollup
+    bad_files: list[tuple[str, str]] = Field(default_factory=list)  # (file, reason) skipped by option
 
 
 class InsightResult(_Model):
@@ -44,6 +46,16 @@ class ChartRef(_Model):
     alt_text: str
     width: int
     height: int
+
+
+class RenderOutput(_Model):
+    """Step 3 (render): where the report and message were stored, and the headline."""
+
+    report_date: dt.date
+    report_key: str
+    message_key: str
+    charts: list[ChartRef]
+    headline: str
 
 
 class SlackFile(_Model):

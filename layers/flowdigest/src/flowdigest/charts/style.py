@@ -1,0 +1,50 @@
+"""One look for every chart, sized for Slack's image preview (16:9, large type)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from flowdigest.units import byte_unit
+
+WIDTH, HEIGHT = 1200, 675
+COLORS = ("#1f6feb", "#e36209", "#2da44e", "#8250df", "#cf222e", "#6e7781", "#bf8700")
+FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+
+
+def figure(title: str, subtitle: str = "") -> go.Figure:
+    fig = go.Figure()
+    text = f"<b>{title}</b>" + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
+    fig.update_layout(
+        title={"text": text, "x": 0.01, "xanchor": "left", "font": {"size": 26}},
+        font={"family": FONT, "size": 18, "color": "#24292f"},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=list(COLORS),
+        margin={"l": 90, "r": 40, "t": 110, "b": 80},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        bargap=0.25,
+    )
+    fig.update_xaxes(showgrid=False, linecolor="#8c959f", automargin=True)
+    fig.update_yaxes(gridcolor="#eaeef2", zeroline=False, automargin=True)
+    return fig
+
+
+def scale_bytes(values: Sequence[float]) -> tuple[list[float], str]:
+    """Values divided into the one binary unit that suits the largest; and that unit."""
+    div, unit = byte_unit(max([abs(v) for v in values] or [0]))
+    return [v / div for v in values], unit
+
+
+def shorten(label: str, limit: int = 34) -> str:
+    """Keeps axis labels from overlapping: long ones are cut in the middle."""
+    return label if len(label) <= limit else label[: limit // 2 - 1] + "…" + label[-(limit // 2 - 1):]
+
+
+def empty_note(fig: go.Figure, text: str) -> go.Figure:
+    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                       font={"size": 22, "color": "#57606a"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig

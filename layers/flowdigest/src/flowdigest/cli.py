@@ -1,0 +1,176 @@
+"""`flowdigest`: the daily digest on a laptop, with no AWS account.
+
+User errors end in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from flowdigest import __version__
+
+EXIT_USAGE, EXIT_INPUT, EXIT_DELIVERY = 2, 3, 4
+
+
+class UserError(Exception):
+    """A problem with the command line or the input: shown as one line."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def report_date(text: str) -> dt.date:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+    if day > dt.datetime.now(dt.UTC).date():
+        raise argparse.ArgumentTypeError(f"{text} is in the future: flow logs cannot exist yet")
+    return day
+
+
+def insight_list(text: str) -> list[str]:
+    from flowdigest.pipeline import UnknownInsight, check_insights
+
+    try:
+        return check_insights([s.strip() for s in text.split(",") if s.strip()])
+    except UnknownInsight as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
+class Progress:
+    """Progress lines on stderr, with the time since the start."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.t0 = time.monotonic()
+        self.quiet = quiet
+
+    def __call__(self, text: str) -> None:
+        if not self.quiet:
+            print(f"[{time.monotonic() - self.t0:5.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("out"),
+                   help="output folder: the report goes to OUT/<date>/ (default: out)")
+    p.add_argument("--no-charts", action="store_true", help="skip the PNG charts (no browser needed)")
+    p.add_argument("--insights", type=insight_list, default=None, metavar="ID,ID",
+                   help="run only these insights (default: all)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowdigest",
+        description="Turn a day of AWS VPC Flow Logs into a digest with charts and a Slack message.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowdigest {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="generate sample days and run the report on them",
+                          description="Generate a realistic sample day of flow logs (plus the 7 days "
+                                      "before it, for history) and run the report on it.")
+    demo.add_argument("--date", type=report_date, default=None,
+                      help="the sample report day (default: yesterday, UTC)")
+    demo.add_argument("--records", type=positive_int, default=200_000,
+                      help="flow-log records on the report day (default: 200000)")
+    _add_report_options(demo)
+
+    run = sub.add_parser("run", help="run the report over a folder of flow logs",
+                         description="Run the report for one day over a folder holding the AWS S3 "
+                                     "layout (AWSLogs/.../year=/month=/day=/hour=/) or any folder of "
+                                     "flow-log files.")
+    run.add_argument("--source", type=Path, required=True, help="folder holding the flow logs")
+    run.add_argument("--date", type=report_date, required=True, help="the day to report on (UTC), YYYY-MM-DD")
+    run.add_argument("--skip-bad-files", action="store_true",
+                     help="skip unreadable files (listed in the report) instead of stopping")
+    _add_report_options(run)
+
+    sample = sub.add_parser("sample", help="only generate sample days of flow logs",
+                            description="Write sample days of flow logs in AWS's Parquet layout.")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... into")
+    sample.add_argument("--date", type=report_date, required=True, help="the last day, YYYY-MM-DD")
+    sample.add_argument("--days", type=positive_int, default=8, help="how many days (default: 8)")
+    sample.add_argument("--records", type=positive_int, default=200_000, help="records on the last day")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    return parser
+
+
+def _print_result(report_dir: Path) -> None:
+    report = json.loads((report_dir / "report.json").read_text())
+    message = json.loads((report_dir / "message.json").read_text())
+    print(message["text"])
+    for entry in report["insights"].values():
+        print(f"  {entry['title']}: {entry['summary']}")
+    print(f"report: {report_dir / 'report.json'}")
+    print(f"preview: {report_dir / 'preview.html'}")
+    print(f"Slack is not configured: the message is in {report_dir / 'message.json'} (outbox)")
+
+
+def _demo(args: argparse.Namespace, progress: Progress) -> Path:
+    from flowdigest import sample
+    from flowdigest.runner import run_day
+
+    day = args.date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    source = args.out / "sample"
+    stamp = source / f".generated-{day}-{args.records}"
+    if stamp.exists():
+        progress(f"reusing the sample days in {source}")
+    else:
+        progress(f"generating 8 sample days ending {day} in {source}")
+        sample.generate_days(source, day, days=8, records=args.records)
+        stamp.touch()
+    return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
+                   progress=progress)
+
+
+def _run(args: argparse.Namespace, progress: Progress) -> Path:
+    from flowdigest.runner import run_day
+
+    if not args.source.is_dir():
+        raise UserError(f"--source {args.source}: no such folder")
+    return run_day(args.source, args.date, args.out, charts=not args.no_charts,
+                   skip_bad=args.skip_bad_files, insights=args.insights, progress=progress)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    progress = Progress(getattr(args, "quiet", False))
+    from flowdigest.sources import FlowLogError
+
+    try:
+        if args.command == "sample":
+            from flowdigest import sample
+
+            sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
+            return 0
+        report_dir = _demo(args, progress) if args.command == "demo" else _run(args, progress)
+    except (UserError, FlowLogError) as e:
+        print(f"flowdigest: error: {e}", file=sys.stderr)
+        return getattr(e, "code", EXIT_INPUT)
+    except KeyboardInterrupt:
+        print("flowdigest: interrupted", file=sys.stderr)
+        return 130
+    _print_result(report_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

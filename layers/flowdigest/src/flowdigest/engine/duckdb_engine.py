@@ -1,0 +1,121 @@
+"""The embedded engine: DuckDB over a local folder, running the Athena SQL transpiled.
+
+It mirrors the Athena tables: `flow_logs` has every catalog column (NULL where the
+day's files lack it, as Athena returns for a column missing from a Parquet file) plus
+the Hive partition columns as VARCHAR; `daily_rollup` reads the stored rollups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from flowdigest import fields, queries
+from flowdigest.engine import DayInfo
+from flowdigest.sources import DayData, load_day
+
+_DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+
+
+def _quote(path: Path | str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+class DuckDBEngine:
+    flow_logs_table = "flow_logs"
+    rollup_table = "daily_rollup"
+
+    def __init__(self, source: Path, rollup_dir: Path, *, skip_bad: bool = False,
+                 threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.source = source
+        self.rollup_dir = rollup_dir
+        self.skip_bad = skip_bad
+        self._days: dict[dt.date, DayData] = {}
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")  # from_unixtime must not shift hours
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+
+    # -- the day's raw logs -------------------------------------------------------------
+    def _day(self, day: dt.date) -> DayData:
+        if day not in self._days:
+            self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad)
+        return self._days[day]
+
+    def open_day(self, day: dt.date) -> DayInfo:
+        data = self._day(day)
+        return DayInfo(columns=set(data.columns), files=data.files, source_bytes=data.total_bytes,
+                       hours_present=set(data.hours_present), bad_files=list(data.bad_files))
+
+    def _select_list(self, present: set[str], partitions: bool) -> str:
+        cols = [
+            f'"{f.column}"' if f.column in present else f'CAST(NULL AS {f.sql_type}) AS "{f.column}"'
+            for f in fields.FIELDS
+        ]
+        if partitions:
+            cols += [f'"{p}"' for p in fields.PARTITION_COLUMNS]
+        else:  # derive the partitions from the record's start, as AWS delivers by hour
+            for name, fmt in zip(fields.PARTITION_COLUMNS, ("%Y", "%m", "%d", "%H"), strict=True):
+                cols.append(f"strftime(to_timestamp(\"start\"), '{fmt}') AS \"{name}\"")
+        return ", ".join(cols)
+
+    def _register_flow_logs(self, data: DayData) -> None:
+        parts = []
+        if data.parquet_files:
+            files = "[" + ", ".join(_quote(p) for p in data.parquet_files) + "]"
+            reader = (f"read_parquet({files}, hive_partitioning = {str(data.hive).lower()}, "
+                      "hive_types_autocast = false, union_by_name = true)")
+            parts.append(f"SELECT {self._select_list(data.columns, data.hive)} FROM {reader}")
+        for i, table in enumerate(data.text_tables):
+            name = f"text_logs_{i}"
+            self.con.register(name, table)
+            parts.append(f"SELECT {self._select_list(set(table.column_names), False)} FROM {name}")
+        if not parts:  # an empty day still answers every query, with no rows
+            parts.append(f"SELECT {self._select_list(set(), False)} WHERE false")
+        self.con.execute("CREATE OR REPLACE VIEW flow_logs AS " + " UNION ALL ".join(parts))
+
+    def build_rollup(self, day: dt.date) -> None:
+        self._register_flow_logs(self._day(day))
+        sql = queries.to_duckdb(queries.render("daily_rollup", day))
+        out = self.rollup_dir / f"dt={day.isoformat()}"
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / "rollup.parquet.tmp"
+        # dt lives in the folder name, as Athena's UNLOAD writes a partition column
+        self.con.execute(
+            f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        tmp.replace(out / "rollup.parquet")
+
+    # -- the stored rollups -------------------------------------------------------------
+    def rollup_days(self) -> set[dt.date]:
+        if not self.rollup_dir.is_dir():
+            return set()
+        days = set()
+        for d in self.rollup_dir.iterdir():
+            m = _DT_DIR.match(d.name)
+            if m and (d / "rollup.parquet").exists():
+                days.add(dt.date.fromisoformat(m.group(1)))
+        return days
+
+    def _register_rollup(self) -> None:
+        pattern = self.rollup_dir / "dt=*" / "rollup.parquet"
+        if self.rollup_days():
+            src = (f"read_parquet({_quote(pattern)}, hive_partitioning = true, "
+                   "hive_types_autocast = false)")
+        else:
+            cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in queries.ROLLUP_SCHEMA.items())
+            src = f"(SELECT {cols} WHERE false)"
+        self.con.execute(f"CREATE OR REPLACE VIEW daily_rollup AS SELECT * FROM {src}")
+
+    def query(self, trino_sql: str) -> list[dict[str, Any]]:
+        self._register_rollup()
+        cursor = self.con.execute(queries.to_duckdb(trino_sql))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

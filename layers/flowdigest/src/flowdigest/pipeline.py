@@ -1,0 +1,139 @@
+"""The pipeline's steps, shared by the Lambdas (one step each) and the local command.
+
+prepare -> run_insight (once per insight, in parallel in AWS) -> render_step -> delivery.
+Each step takes and returns the models in flowdigest.models, so the payloads between
+Lambdas are the very objects the CLI passes in-process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flowdigest import fields, message, queries, report
+from flowdigest.engine import QueryEngine
+from flowdigest.insights import INSIGHTS
+from flowdigest.models import ChartRef, DayPlan, InsightResult, RenderOutput
+from flowdigest.pricing import Prices
+from flowdigest.store import Store
+
+if TYPE_CHECKING:
+    from flowdigest.charts.render import PngRenderer
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class UnknownInsight(ValueError):
+    pass
+
+
+def check_insights(ids: list[str] | None) -> list[str]:
+    if ids is None:
+        return list(INSIGHTS)
+    unknown = [i for i in ids if i not in INSIGHTS]
+    if unknown:
+        raise UnknownInsight(f"unknown insight {', '.join(unknown)} (known: {', '.join(INSIGHTS)})")
+    return [i for i in INSIGHTS if i in ids]  # report order
+
+
+def _missing_reason(missing: list[str]) -> str:
+    names = ", ".join(fields.BY_COLUMN[c].name for c in missing)
+    return (f"needs {names}, which this flow log's format does not carry "
+            f"(add {fields.format_option(missing)} to the flow log's format)")
+
+
+def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
+            progress: Progress = _quiet) -> DayPlan:
+    """Check the day's files and fields, build its rollup, and the history's where missing."""
+    ids = check_insights(insights)
+    info = engine.open_day(report_date)
+    progress(f"{report_date}: {info.files} files, {info.source_bytes / 2**20:.1f} MiB, "
+             f"{len(info.hours_present)} of 24 hours delivered")
+    if info.files:
+        progress(f"{report_date}: building the daily rollup")
+        engine.build_rollup(report_date)
+    have = engine.rollup_days()
+    history = []
+    for back in range(queries.HISTORY_DAYS, 0, -1):
+        day = report_date - dt.timedelta(days=back)
+        if day not in have and engine.open_day(day).files:
+            progress(f"{day}: building the rollup for history (once)")
+            engine.build_rollup(day)
+            have.add(day)
+        if day in have:
+            history.append(day)
+
+    skipped: dict[str, str] = {}
+    for i in ids:
+        insight = INSIGHTS[i]
+        missing = [c for c in insight.needs if c not in info.columns]
+        if not info.files:
+            skipped[i] = f"no flow logs were delivered for {report_date}"
+        elif missing:
+            skipped[i] = _missing_reason(missing)
+        elif insight.needs_history and not history:
+            skipped[i] = f"no earlier day to compare with (no flow logs in the {queries.HISTORY_DAYS} days before)"
+    return DayPlan(
+        report_date=report_date, columns=sorted(info.columns), files=info.files,
+        source_bytes=info.source_bytes, hours_present=sorted(info.hours_present),
+        insights=[i for i in ids if i not in skipped], skipped=skipped, history_days=history,
+        bad_files=info.bad_files,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy / pandas scalars from awswrangler
+        return _jsonable(value.item())
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:
+    """Run one insight's query over the day's rollup."""
+    check_insights([insight_id])
+    if insight_id in plan.skipped:
+        return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
+    sql = queries.render(INSIGHTS[insight_id].sql, plan.report_date,
+                         flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
+    rows = [{k: _jsonable(v) for k, v in row.items()} for row in engine.query(sql)]
+    return InsightResult(id=insight_id, status="ok", rows=rows)
+
+
+def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
+                renderer: PngRenderer | None, prices: Prices | None = None,
+                progress: Progress = _quiet) -> RenderOutput:
+    """Assemble report.json, draw the charts, build message.json and preview.html."""
+    prices = prices or Prices()
+    rep = report.build(plan, results, prices)
+    day = plan.report_date.isoformat()
+    charts: list[ChartRef] = []
+    if renderer is not None:
+        for i, fig in report.figures(rep, plan, prices):
+            png = renderer.render(fig, report.CHART_WIDTH, report.CHART_HEIGHT)
+            name = f"{i}.png"
+            store.write_bytes(f"{day}/{name}", png, "image/png")
+            charts.append(ChartRef(insight=i, file=name, title=rep["insights"][i]["title"],
+                                   alt_text=rep["insights"][i]["chart_alt"],
+                                   width=report.CHART_WIDTH, height=report.CHART_HEIGHT))
+            progress(f"chart {len(charts)}: {name}")
+    rep["charts"] = [c.model_dump() for c in charts]
+    msg = message.build(rep, charts)
+    report_key, message_key = f"{day}/report.json", f"{day}/message.json"
+    store.write_bytes(report_key, json.dumps(rep, indent=2).encode(), "application/json")
+    store.write_bytes(message_key, msg.model_dump_json(indent=2).encode(), "application/json")
+    store.write_bytes(f"{day}/preview.html", message.preview_html(msg).encode(), "text/html")
+    return RenderOutput(report_date=plan.report_date, report_key=report_key, message_key=message_key,
+                        charts=charts, headline=msg.text)

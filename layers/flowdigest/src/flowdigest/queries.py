@@ -1,0 +1,71 @@
+"""The report's SQL: written once in Athena's (Trino) dialect, rendered for a day, and
+transpiled for DuckDB when running locally.
+
+Transpiling is schema-aware: without the column types sqlglot turns Trino's integer
+division into DuckDB's float division, so every query is qualified and type-annotated
+against the two tables it may read before it is written out for DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from importlib import resources
+
+import sqlglot
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from flowdigest import fields
+
+HISTORY_DAYS = 7
+ROW_LIMIT = 10
+
+# The rollup's columns and types: daily_rollup.sql's output.
+ROLLUP_KEYS: tuple[str, ...] = (
+    "log_status", "action", "interface_id", "instance_id", "srcaddr", "dstaddr", "dstport",
+    "protocol", "flow_direction", "traffic_path", "pkt_srcaddr", "pkt_dstaddr",
+    "pkt_src_aws_service", "pkt_dst_aws_service",
+)
+ROLLUP_SCHEMA: dict[str, str] = {
+    "hour": "INT",
+    **{c: fields.BY_COLUMN[c].sql_type for c in ROLLUP_KEYS},
+    "flows": "BIGINT",
+    "packets": "BIGINT",
+    "bytes": "BIGINT",
+    "dt": "VARCHAR",
+}
+FLOW_LOGS_SCHEMA: dict[str, str] = {
+    **{f.column: f.sql_type for f in fields.FIELDS},
+    **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},
+}
+# Columns of the raw logs the rollup reads: what Athena scans (besides partitions).
+ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "packets", "bytes")
+
+
+@functools.cache
+def sql_text(name: str) -> str:
+    return resources.files("flowdigest").joinpath("sql", f"{name}.sql").read_text()
+
+
+def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup",
+           limit: int = ROW_LIMIT) -> str:
+    """The query `name` for `day`, in Athena's dialect. Values come from a date and ints only."""
+    return sql_text(name).format(
+        flow_logs=flow_logs,
+        rollup=rollup,
+        date=day.isoformat(),
+        year=f"{day:%Y}",
+        month=f"{day:%m}",
+        day=f"{day:%d}",
+        history_start=(day - dt.timedelta(days=HISTORY_DAYS)).isoformat(),
+        limit=int(limit),
+    )
+
+
+def to_duckdb(trino_sql: str, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup") -> str:
+    """Transpile Athena SQL to DuckDB, annotated with our tables' schemas."""
+    schema = {flow_logs: FLOW_LOGS_SCHEMA, rollup: ROLLUP_SCHEMA}
+    expression = sqlglot.parse_one(trino_sql, read="trino")
+    expression = annotate_types(qualify(expression, schema=schema, dialect="trino"), schema=schema)
+    return expression.sql(dialect="duckdb")

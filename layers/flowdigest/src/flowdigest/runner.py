@@ -1,0 +1,37 @@
+"""The local run: the pipeline's steps in-process, in the Step Functions order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flowdigest import pipeline
+from flowdigest.engine.duckdb_engine import DuckDBEngine
+from flowdigest.models import RenderOutput
+from flowdigest.pricing import Prices
+from flowdigest.store import LocalStore
+
+
+def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = True,
+            skip_bad: bool = False, insights: list[str] | None = None, prices: Prices | None = None,
+            progress: pipeline.Progress = pipeline._quiet) -> Path:
+    """Report on one day of flow logs under `source`; returns the report folder out/<date>."""
+    pipeline.check_insights(insights)  # fail before any work on a typo
+    engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad)
+    plan = pipeline.prepare(engine, report_date, insights, progress=progress)
+    results = []
+    for insight_id in [*plan.insights, *plan.skipped]:
+        results.append(pipeline.run_insight(engine, plan, insight_id))
+        progress(f"insight {insight_id}: {results[-1].status}")
+    output = render(plan, results, out, charts=charts, prices=prices, progress=progress)
+    return out / output.report_date.isoformat()
+
+
+def render(plan, results, out: Path, *, charts: bool, prices: Prices | None,
+           progress: pipeline.Progress) -> RenderOutput:
+    if not charts:
+        return pipeline.render_step(plan, results, LocalStore(out), None, prices, progress)
+    from flowdigest.charts.render import PngRenderer
+
+    with PngRenderer() as renderer:
+        return pipeline.render_step(plan, results, LocalStore(out), renderer, prices, progress)

@@ -1,0 +1,7 @@
+-- Record status counts per hour: OK, NODATA (no traffic in the window) and SKIPDATA
+-- (records the service could not capture).
+SELECT "hour", log_status, SUM(flows) AS records, COUNT(DISTINCT interface_id) AS interfaces
+FROM {rollup}
+WHERE dt = '{date}'
+GROUP BY "hour", log_status
+ORDER BY "hour", log_status
