@@ -65,7 +65,7 @@ def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str
 
 def to_duckdb(trino_sql: str, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup") -> str:
     """Transpile Athena SQL to DuckDB, annotated with our tables' schemas."""
-    schema = {flow_logs: FLOW_LOGS_SCHEMA, rollup: ROLLUP_SCHEMA}
+    schema: dict[str, object] = {flow_logs: FLOW_LOGS_SCHEMA, rollup: ROLLUP_SCHEMA}
     expression = sqlglot.parse_one(trino_sql, read="trino")
     expression = annotate_types(qualify(expression, schema=schema, dialect="trino"), schema=schema)
     return expression.sql(dialect="duckdb")

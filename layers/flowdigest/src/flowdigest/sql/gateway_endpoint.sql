@@ -22,8 +22,8 @@ nat_logged AS (
 ),
 classified AS (
     SELECT
-        CASE WHEN n.interface_id IS NOT NULL AND ok.pkt_dst_aws_service IS NULL
-             THEN ok.pkt_src_aws_service ELSE ok.pkt_dst_aws_service END AS service,
+        CASE WHEN ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+             THEN ok.pkt_dst_aws_service ELSE ok.pkt_src_aws_service END AS service,
         CASE
             WHEN n.interface_id IS NOT NULL THEN 'nat'
             WHEN ok.traffic_path = 7 THEN 'gateway_endpoint'
@@ -34,8 +34,8 @@ classified AS (
             WHEN ok.traffic_path BETWEEN 3 AND 6 THEN 'other'
             ELSE 'unknown'
         END AS path,
-        CASE WHEN n.interface_id IS NOT NULL AND ok.pkt_dst_aws_service IS NULL
-             THEN 'from_service' ELSE 'to_service' END AS direction,
+        CASE WHEN ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+             THEN 'to_service' ELSE 'from_service' END AS direction,
         ok.bytes,
         ok.flows
     FROM ok

@@ -30,7 +30,7 @@ private_leg AS (
 )
 (
     SELECT 'total' AS kind, CAST(NULL AS VARCHAR) AS address, CAST(NULL AS VARCHAR) AS service,
-           SUM(bytes) AS bytes, SUM(flows) AS flows
+           COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(flows), 0) AS flows
     FROM public_leg
 )
 UNION ALL

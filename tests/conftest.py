@@ -1,0 +1,38 @@
+"""Shared fixtures: generated sample days and the report run over them (no charts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/oracle.py, tests/slack_api_server.py
+
+REPORT_DAY = dt.date(2026, 11, 20)
+RECORDS = 20_000
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight generated days ending REPORT_DAY, in AWS's Parquet layout."""
+    from flowdigest import sample
+
+    root = tmp_path_factory.mktemp("flowlogs")
+    sample.generate_days(root, REPORT_DAY, days=8, records=RECORDS, seed=7)
+    return root
+
+
+def load_report(report_dir: Path) -> dict[str, Any]:
+    return json.loads((report_dir / "report.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def sample_report(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from flowdigest.runner import run_day
+
+    out = tmp_path_factory.mktemp("out")
+    return load_report(run_day(sample_root, REPORT_DAY, out, charts=False))
