@@ -11,7 +11,7 @@ import pytest
 
 from flowdigest import cli
 
-COMMANDS = ["demo", "run", "sample"]
+COMMANDS = ["demo", "run", "post", "sample"]
 
 
 def flowdigest(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

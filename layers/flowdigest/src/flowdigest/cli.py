@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flowdigest import __version__
 
-EXIT_USAGE, EXIT_INPUT, EXIT_DELIVERY = 2, 3, 4
+EXIT_INPUT = 3  # argparse uses 2 for usage errors; Slack errors have their own (slack/errors.py)
 
 
 class UserError(Exception):
@@ -73,6 +73,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-charts", action="store_true", help="skip the PNG charts (no browser needed)")
     p.add_argument("--insights", type=insight_list, default=None, metavar="ID,ID",
                    help="run only these insights (default: all)")
+    p.add_argument("--force", action="store_true",
+                   help="post to Slack even if this day was already posted to the channel")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -103,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="skip unreadable files (listed in the report) instead of stopping")
     _add_report_options(run)
 
+    post = sub.add_parser("post", help="post an existing report folder's message to Slack",
+                          description="Post OUT/<date>/message.json and its charts to Slack "
+                                      "(SLACK_BOT_TOKEN, SLACK_CHANNEL_ID; SLACK_API_URL for another API "
+                                      "endpoint). A day is posted once per channel unless --force.")
+    post.add_argument("report_dir", type=Path, help="the report folder, e.g. out/2026-11-26")
+    post.add_argument("--force", action="store_true", help="post again even if already posted")
+
     sample = sub.add_parser("sample", help="only generate sample days of flow logs",
                             description="Write sample days of flow logs in AWS's Parquet layout.")
     sample.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... into")
@@ -121,7 +130,6 @@ def _print_result(report_dir: Path) -> None:
         print(f"  {entry['title']}: {entry['summary']}")
     print(f"report: {report_dir / 'report.json'}")
     print(f"preview: {report_dir / 'preview.html'}")
-    print(f"Slack is not configured: the message is in {report_dir / 'message.json'} (outbox)")
 
 
 def _demo(args: argparse.Namespace, progress: Progress) -> Path:
@@ -153,6 +161,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress(getattr(args, "quiet", False))
+    from flowdigest.slack.local import post_outbox
     from flowdigest.sources import FlowLogError
 
     try:
@@ -161,15 +170,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
             return 0
+        if args.command == "post":
+            return post_outbox(args.report_dir, force=args.force)
         report_dir = _demo(args, progress) if args.command == "demo" else _run(args, progress)
+        _print_result(report_dir)
+        # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.
+        return post_outbox(report_dir, force=args.force)
     except (UserError, FlowLogError) as e:
         print(f"flowdigest: error: {e}", file=sys.stderr)
         return getattr(e, "code", EXIT_INPUT)
     except KeyboardInterrupt:
         print("flowdigest: interrupted", file=sys.stderr)
         return 130
-    _print_result(report_dir)
-    return 0
 
 
 if __name__ == "__main__":
