@@ -6,8 +6,8 @@ from flowdigest.insights.base import Context, Insight, Rows
 from flowdigest.units import human_bytes
 
 
-def _pair(r: dict) -> str:
-    return f"{r['srcaddr']} → {r['dstaddr']}"
+def _pair(r: dict, arrow: str = "→") -> str:
+    return f"{r['srcaddr']} {arrow} {r['dstaddr']}"
 
 
 def summary(rows: Rows, ctx: Context) -> str:
@@ -29,12 +29,12 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 def chart(rows: Rows, ctx: Context):
     from flowdigest.charts.style import empty_note, figure, scale_bytes, shorten
 
-    fig = figure("Top talkers", "source → destination pairs by bytes")
+    fig = figure("Top talkers", "source -> destination pairs by bytes")
     if not rows:
         return empty_note(fig, "no traffic")
     rows = list(reversed(rows))  # largest at the top of a horizontal bar chart
     values, unit = scale_bytes([r["bytes"] for r in rows])
-    fig.add_bar(y=[shorten(_pair(r), 40) for r in rows], x=values, orientation="h",
+    fig.add_bar(y=[shorten(_pair(r, "->"), 40) for r in rows], x=values, orientation="h",
                 text=[human_bytes(r["bytes"]) for r in rows], textposition="auto")
     fig.update_xaxes(title_text=unit)
     fig.update_yaxes(type="category", tickfont={"size": 15})
