@@ -1,0 +1,224 @@
+"""Finding and loading one day of flow logs from a local folder.
+
+`load_day` is the only entry point the engines use: it returns the day's Parquet files
+(read in place by the engine) and any text-format records already parsed into Arrow
+tables with AWS's Parquet schema, so both formats reach the SQL as the same typed table.
+
+What it reads (see layout.py): AWS's Hive layout, AWS's plain text layout (YYYY/MM/DD
+folders), or any folder of flow-log files; Parquet, `.log` and `.log.gz` text (any field
+order, from its header line), CloudWatch/Firehose JSON-wrapped records.
+
+What it does with bad input: every problem is a FlowLogError whose str() is one line
+naming the file. A file that cannot be used (empty, truncated, corrupt, not AWS's schema,
+unparsable values) stops the run, or with `skip_bad=True` is listed in `bad_files` while
+everything else is still read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flowdigest import fields
+from flowdigest.sources import layout, parquet
+from flowdigest.sources.errors import FlowLogError
+from flowdigest.sources.hours import day_start, missing_hours_text, record_hours, start_in_day
+from flowdigest.sources.text import parse_format, parse_lines, parse_text, read_text_file
+
+_WORKERS = min(4, os.cpu_count() or 1)
+
+__all__ = [
+    "DayData",
+    "FlowLogError",
+    "load_day",
+    "missing_hours_text",
+    "parse_format",
+    "parse_lines",
+    "parse_text",
+    "read_text_file",
+]
+
+
+@dataclass
+class DayData:
+    report_date: dt.date
+    parquet_files: list[Path] = field(default_factory=list)
+    # in-memory tables, AWS-typed: text logs, and loose Parquet files' rows of the day.
+    # Tables from dated folders also carry the Hive partition columns year/month/day/hour
+    # (strings, the delivery hour), as Parquet under year=/.../hour= folders does; tables
+    # without them are loose files, whose partitions follow the records' start.
+    text_tables: list[pa.Table] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)  # flow-log columns present in any file
+    # UTC hours with at least one readable delivered file (a skipped file's hour is not
+    # counted: its records are missing from the report)
+    hours_present: set[int] = field(default_factory=set)
+    hive: bool = True  # every Parquet file sits under year=/month=/day=/hour= folders
+    total_bytes: int = 0
+    bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), skipped
+    layout: str = ""  # "hive", "dated" (YYYY/MM/DD), "loose" (records' start), joined by "+"
+    note: str = ""  # why the day is empty, when it is
+
+    @property
+    def files(self) -> int:
+        return len(self.parquet_files) + len(self.text_tables)
+
+    @property
+    def missing_hours(self) -> list[int]:
+        return [h for h in range(24) if h not in self.hours_present]
+
+
+@dataclass
+class _Part:
+    """One file's contribution, built in full before DayData is touched."""
+
+    columns: set[str]
+    hours: set[int]
+    parquet_file: Path | None = None
+    table: pa.Table | None = None
+
+
+def load_day(
+    root: Path,
+    day: dt.date,
+    *,
+    skip_bad: bool = False,
+    log_format: str | Sequence[str] | None = None,
+) -> DayData:
+    """Collect the day's flow-log files under `root`.
+
+    `log_format` (a format string, `${version} ${srcaddr} ...`) is how to read text files
+    with no header line whose fields are not the default format's 14.
+
+    Raises FlowLogError when `root` does not exist or holds no flow-log files at all (the
+    message names the layouts looked for). A source holding flow logs, but none for this
+    day, is an empty DayData (its `note` says so), as Athena answers an empty partition:
+    the report then says "no flow logs were delivered for <day>".
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FlowLogError(root, "no such folder")
+    fmt = parse_format(log_format, "log_format") if log_format is not None else None
+    found = layout.scan(root, day)
+    if not found.candidates and not found.dated_layout:
+        raise FlowLogError(root, found.no_files_reason())
+    # In a tree of dated folders, files beside them (with no date) are not the day's.
+    chosen = [c for c in found.candidates if not (found.dated_layout and c.loose)]
+
+    data = DayData(report_date=day)
+    lo = day_start(day)
+    kinds: set[str] = set()
+    hive = True
+
+    def attempt(c: layout.Candidate) -> _Part | FlowLogError | None:
+        try:
+            try:
+                return _load_file(c, day, lo, fmt)
+            except (pa.ArrowException, OSError) as e:  # damage the readers did not foresee
+                raise FlowLogError(c.path, f"unreadable: {e}") from e
+        except FlowLogError as e:
+            return e
+
+    # Files are independent; gunzip and Arrow's parsers release the GIL, so threads help.
+    pool = ThreadPoolExecutor(max(1, min(_WORKERS, len(chosen))))
+    try:
+        for c, part in zip(chosen, pool.map(attempt, chosen), strict=True):
+            if isinstance(part, FlowLogError):
+                if not skip_bad:
+                    raise part
+                data.bad_files.append((str(c.path), part.reason if part.path == str(c.path) else str(part)))
+                continue
+            if part is None:
+                continue
+            if part.parquet_file is not None:
+                data.parquet_files.append(part.parquet_file)
+                hive = hive and c.hive
+            if part.table is not None:
+                data.text_tables.append(part.table)
+            data.columns |= part.columns
+            data.hours_present |= part.hours
+            data.total_bytes += c.path.stat().st_size
+            kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
+    data.hive = bool(data.parquet_files) and hive
+    data.layout = "+".join(k for k in ("hive", "dated", "loose") if k in kinds)
+    if not data.files:
+        data.note = _empty_note(root, day, found, skipped=len(data.bad_files))
+    return data
+
+
+def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | None) -> _Part | None:
+    """One candidate's records for the day, or None when it holds none of the day's."""
+    if not c.dated and c.stamp is not None and abs((c.stamp.date() - day).days) > 1:
+        return None  # a loose file delivered days away cannot hold this day's records
+    if c.kind == "parquet":
+        meta, columns = parquet.read_footer(c.path)
+        if c.dated:
+            hours = {c.hour} if c.hour is not None else (
+                parquet.hours_in_file(c.path, lo) if "start" in columns else set()
+            )
+            return _Part(set(columns), hours, parquet_file=c.path)
+        how, table, hours = parquet.day_slice(c.path, meta, columns, lo)
+        if how == "none":
+            return None
+        return _Part(set(columns), hours, parquet_file=c.path if how == "all" else None, table=table)
+
+    table = read_text_file(c.path, log_format=fmt)
+    if table.num_columns == 0:
+        raise FlowLogError(c.path, "no header line and no records (a blank file)")
+    names = set(table.column_names)
+    if c.dated:  # all its records count, as Athena reads a whole partition
+        hours = {c.hour} if c.hour is not None else (
+            record_hours(table.column("start"), lo) if "start" in names else set()
+        )
+        return _Part(names, hours, table=with_partitions(table, day, c.hour))
+    if "start" not in names:
+        raise FlowLogError(
+            c.path, "no start field, so the day of its records can't be told; put it under dated "
+            "folders (.../YYYY/MM/DD/)"
+        )
+    table = table.filter(start_in_day(table.column("start"), lo))
+    if table.num_rows == 0:
+        return None
+    return _Part(names, record_hours(table.column("start"), lo), table=table)
+
+
+def with_partitions(table: pa.Table, day: dt.date, hour: int | None) -> pa.Table:
+    """Add Hive's partition columns for a file delivered on `day` in `hour`.
+
+    So the SQL's `year/month/day/hour` filters and groupings see a text file where AWS
+    put it (its delivery hour), exactly as for Parquet; with no hour known (no HH folder,
+    no name stamp) the hour is the records' start hour.
+    """
+    n = table.num_rows
+    if hour is not None:
+        hours: pa.Array | pa.ChunkedArray = pa.repeat(pa.scalar(f"{hour:02d}"), n)
+    elif "start" in table.column_names:
+        hours = pc.strftime(pc.cast(table.column("start"), pa.timestamp("s", "UTC")), "%H")
+    else:
+        hours = pa.nulls(n, pa.string())
+    values = {"year": f"{day:%Y}", "month": f"{day:%m}", "day": f"{day:%d}"}
+    for name in fields.PARTITION_COLUMNS:
+        col = hours if name == "hour" else pa.repeat(pa.scalar(values[name]), n)
+        table = table.append_column(pa.field(name, pa.string()), col)
+    return table
+
+
+def _empty_note(root: Path, day: dt.date, found: layout.Scan, skipped: int) -> str:
+    if skipped:
+        return f"every flow-log file for {day.isoformat()} under {root} was unreadable ({skipped} skipped)"
+    note = f"no flow-log files for {day.isoformat()} under {root}"
+    if found.other_days:
+        days = sorted(found.other_days)
+        shown = ", ".join(days[:6]) + (", …" if len(days) > 6 else "")
+        note += f" (its dated folders hold {shown})"
+    elif found.candidates:
+        note += " (its files' records start on other days)"
+    return note

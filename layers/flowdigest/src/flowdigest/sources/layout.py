@@ -1,0 +1,179 @@
+"""Which files under a source folder belong to a day, and which hour each was delivered in.
+
+Three layouts, told apart by folder names:
+- Hive (Parquet, or text with Hive-compatible prefixes): .../year=YYYY/month=MM/day=DD[/hour=HH]/
+- AWS's plain S3 text layout: AWSLogs/<acct>/vpcflowlogs/<region>/YYYY/MM/DD[/HH]/, where the
+  object name carries the delivery stamp ..._<YYYYMMDDTHHmmZ>_<hash>.log.gz
+- anything else: "a folder of flow-log files", whose day is told by the records' `start`.
+
+Folders of other days are pruned without being listed, so a source holding a year of
+logs costs one walk of the day's folders, not of the whole tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from flowdigest.sources.errors import FlowLogError
+from flowdigest.sources.parquet import PARQUET_SUFFIXES
+from flowdigest.sources.text import TEXT_SUFFIXES
+
+EXPECTED = (
+    "expected AWS's S3 layout: Parquet under AWSLogs/.../year=YYYY/month=MM/day=DD/hour=HH/*.parquet, "
+    "or text under AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/*.log.gz; "
+    "or a folder of .parquet / .log / .log.gz flow-log files"
+)
+
+_HIVE = re.compile(r"(year|month|day|hour)=(\d{1,4})")
+_STAMP = re.compile(r"(?<!\d)(\d{8})T(\d{2})(\d{2})Z")  # AWS object names: ..._20240501T0305Z_...
+
+Kind = Literal["parquet", "text"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    kind: Kind
+    dated: bool  # its folders name the report day in full (Hive keys or YYYY/MM/DD)
+    loose: bool  # its folders say nothing about its date
+    hive: bool  # under year=/month=/day=/hour= folders (all four)
+    hour: int | None  # delivery hour from hour=HH / HH folder / the name's stamp
+    stamp: dt.datetime | None  # the object name's YYYYMMDDTHHmmZ stamp
+
+
+@dataclass
+class Scan:
+    candidates: list[Candidate] = field(default_factory=list)
+    dated_layout: bool = False  # the tree uses dated folders (for any day)
+    other_days: set[str] = field(default_factory=set)  # dated folders of other days (pruned)
+    other_files: list[Path] = field(default_factory=list)  # files that are not flow logs
+
+    def no_files_reason(self) -> str:
+        other = ""
+        if self.other_files:
+            n = len(self.other_files)
+            other = f"; {n} other file{'s' if n > 1 else ''}, e.g. {self.other_files[0].name}"
+        return f"no flow-log files found (no .parquet, .log or .log.gz{other}); {EXPECTED}"
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What the folders walked so far say about the files below them."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+    hour: int | None = None
+    hive: frozenset[str] = frozenset()  # Hive keys seen
+
+
+def file_kind(name: str) -> Kind | None:
+    low = name.lower()
+    if low.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if low.endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def name_stamp(name: str) -> dt.datetime | None:
+    m = _STAMP.search(name)
+    if not m:
+        return None
+    try:
+        d = dt.datetime.strptime(m.group(1), "%Y%m%d")
+        return d.replace(hour=int(m.group(2)), minute=int(m.group(3)), tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def _label(*parts: int | None) -> str:
+    return "-".join(f"{p:04d}" if i == 0 else f"{p:02d}" for i, p in enumerate(parts) if p is not None)
+
+
+def _enter(w: _Where, name: str, day: dt.date, scan: Scan) -> _Where | None:
+    """The folder's effect on what is known, or None to prune it (another day's folder)."""
+    m = _HIVE.fullmatch(name)
+    if m:
+        key, v = m.group(1), int(m.group(2))
+        hive = w.hive | {key}
+    elif not w.hive and name.isdigit() and (w.year is not None or len(name) == 4):
+        v, hive = int(name), w.hive
+        if w.year is None:
+            key = "year" if 1970 <= v <= 2100 else ""
+        elif w.month is None:
+            key = "month"
+        elif w.day is None:
+            key = "day"
+        elif w.hour is None:
+            key = "hour"
+        else:
+            key = ""
+        if len(name) != (4 if key == "year" else 2):
+            key = ""
+    else:
+        return w
+    if key == "hour":
+        return replace(w, hour=v if v < 24 else None, hive=hive)
+    if key in ("year", "month", "day"):
+        scan.dated_layout = True
+        want = {"year": day.year, "month": day.month, "day": day.day}[key]
+        if v != want:
+            parts = {"year": (v,), "month": (w.year, v), "day": (w.year, w.month, v)}[key]
+            scan.other_days.add(_label(*parts))
+            return None
+        return replace(w, hive=hive, **{key: v})
+    return w
+
+
+def _file(path: Path, w: _Where, day: dt.date, scan: Scan) -> None:
+    kind = file_kind(path.name)
+    if kind is None:
+        scan.other_files.append(path)
+        return
+    stamp = name_stamp(path.name)
+    hour = w.hour
+    if hour is None and stamp is not None and stamp.date() == day:
+        hour = stamp.hour
+    scan.candidates.append(Candidate(
+        path=path, kind=kind, dated=None not in (w.year, w.month, w.day),
+        loose=(w.year, w.month, w.day) == (None, None, None),
+        hive={"year", "month", "day", "hour"} <= w.hive, hour=hour, stamp=stamp,
+    ))
+
+
+def scan(root: Path, day: dt.date) -> Scan:
+    """Walk `root` for the day's candidate files (all loose flow-log files, and the day's dated ones)."""
+    found = Scan()
+    if root.is_file():
+        _file(root, _Where(), day, found)
+        return found
+
+    seen: set[Path] = set()
+
+    def walk(folder: Path, w: _Where) -> None:
+        real = folder.resolve()
+        if real in seen:  # a symlink loop, or the same folder linked twice
+            return
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            raise FlowLogError(folder, f"cannot list folder: {e.strerror or e}") from e
+        for entry in entries:
+            if entry.name.startswith((".", "_")):  # .DS_Store, _SUCCESS, .tmp parts
+                continue
+            if entry.is_dir():
+                sub = _enter(w, entry.name, day, found)
+                if sub is not None:
+                    walk(Path(entry.path), sub)
+            elif entry.is_file():
+                _file(Path(entry.path), w, day, found)
+
+    walk(root, _Where())
+    return found
