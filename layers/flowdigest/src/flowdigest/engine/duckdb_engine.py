@@ -75,7 +75,9 @@ class DuckDBEngine:
         for i, table in enumerate(data.text_tables):
             name = f"text_logs_{i}"
             self.con.register(name, table)
-            parts.append(f"SELECT {self._select_list(set(table.column_names), False)} FROM {name}")
+            # text from dated folders carries the delivery partitions, as Parquet under hour=HH does
+            partitions = set(fields.PARTITION_COLUMNS) <= set(table.column_names)
+            parts.append(f"SELECT {self._select_list(set(table.column_names), partitions)} FROM {name}")
         if not parts:  # an empty day still answers every query, with no rows
             parts.append(f"SELECT {self._select_list(set(), False)} WHERE false")
         self.con.execute("CREATE OR REPLACE VIEW flow_logs AS " + " UNION ALL ".join(parts))

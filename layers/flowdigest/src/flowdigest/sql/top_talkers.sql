@@ -9,17 +9,17 @@ WITH per_interface AS (
     FROM {rollup}
     WHERE dt = '{date}' AND log_status = 'OK'
     GROUP BY srcaddr, dstaddr, interface_id
+),
+ranked AS (
+    -- ties (both ends saw the same bytes) go to the lowest interface id, so runs agree
+    SELECT
+        per_interface.*,
+        ROW_NUMBER() OVER (PARTITION BY srcaddr, dstaddr ORDER BY bytes DESC, interface_id) AS rn,
+        COUNT(*) OVER (PARTITION BY srcaddr, dstaddr) AS interfaces
+    FROM per_interface
 )
-SELECT
-    srcaddr,
-    dstaddr,
-    MAX(bytes) AS bytes,
-    MAX(packets) AS packets,
-    MAX(flows) AS flows,
-    MAX_BY(interface_id, bytes) AS interface_id,
-    MAX_BY(instance_id, bytes) AS instance_id,
-    COUNT(*) AS interfaces
-FROM per_interface
-GROUP BY srcaddr, dstaddr
+SELECT srcaddr, dstaddr, bytes, packets, flows, interface_id, instance_id, interfaces
+FROM ranked
+WHERE rn = 1
 ORDER BY bytes DESC, srcaddr, dstaddr
 LIMIT {limit}
