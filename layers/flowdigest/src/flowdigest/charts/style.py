@@ -37,6 +37,11 @@ def scale_bytes(values: Sequence[float]) -> tuple[list[float], str]:
     return [v / div for v in values], unit
 
 
+def byte_divisor(values: Sequence[float]) -> tuple[float, str]:
+    """The divisor and unit scale_bytes would use, for charts with several series."""
+    return byte_unit(max([abs(v) for v in values] or [0]))
+
+
 def shorten(label: str, limit: int = 34) -> str:
     """Keeps axis labels from overlapping: long ones are cut in the middle."""
     return label if len(label) <= limit else label[: limit // 2 - 1] + "…" + label[-(limit // 2 - 1):]

@@ -50,24 +50,28 @@ def details(rows: Rows, ctx: Context) -> list[str]:
             f"{human_bytes(r['bytes'])} in {r['flows']} records" for r in rows]
 
 
-def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import empty_note, figure, scale_bytes
+PATH_COLORS = {"nat": "#e36209", "gateway_endpoint": "#2da44e", "gateway_endpoint_or_internet_gateway": "#9be9a8",
+               "internet_gateway": "#1f6feb", "other": "#8c959f", "unknown": "#d0d7de"}
 
-    fig = figure("S3 and DynamoDB: which path?", "bytes through the gateway endpoint vs the NAT gateway")
+
+def chart(rows: Rows, ctx: Context):
+    from flowdigest.charts.style import empty_note, figure
+
+    fig = figure("S3 and DynamoDB: which path?", "share of each service's bytes by path; labels give the bytes")
     services = by_service(rows)
     if not services:
         return empty_note(fig, "no S3 or DynamoDB traffic")
     names = sorted(services)
-    paths = [p for p in PATH_LABELS if any(p in services[s] for s in names)]
-    all_values = [services[s].get(p, 0) for s in names for p in paths]
-    _, unit = scale_bytes(all_values)
-    div = max(all_values) / max(scale_bytes(all_values)[0]) if max(all_values) else 1
-    for p in paths:
-        fig.add_bar(name=PATH_LABELS[p], x=names, y=[services[s].get(p, 0) / div for s in names],
-                    marker_color={"nat": "#e36209", "gateway_endpoint": "#2da44e"}.get(p))
-    fig.update_layout(barmode="stack", legend={"y": -0.25, "yanchor": "top", "x": 0, "xanchor": "left"},
-                      margin={"b": 140})
-    fig.update_yaxes(title_text=unit)
+    totals = {s: sum(services[s].values()) or 1 for s in names}
+    for p in (p for p in PATH_LABELS if any(p in services[s] for s in names)):
+        values = [services[s].get(p, 0) for s in names]
+        fig.add_bar(name=PATH_LABELS[p], y=names, x=[v / totals[s] * 100 for v, s in zip(values, names, strict=True)],
+                    orientation="h", marker_color=PATH_COLORS[p], textposition="inside", insidetextanchor="middle", textangle=0,
+                    text=[human_bytes(v) if v else "" for v in values])
+    fig.update_layout(barmode="stack", legend={"y": -0.2, "yanchor": "top", "x": 0, "xanchor": "left"},
+                      margin={"b": 150})
+    fig.update_xaxes(title_text="% of the service's bytes", range=[0, 100])
+    fig.update_yaxes(type="category")
     return fig
 
 

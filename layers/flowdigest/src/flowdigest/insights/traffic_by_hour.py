@@ -20,7 +20,7 @@ def summary(rows: Rows, ctx: Context) -> str:
 
 
 def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import empty_note, figure, scale_bytes
+    from flowdigest.charts.style import byte_divisor, empty_note, figure
 
     fig = figure("Traffic over the day", "bytes per hour (UTC), as recorded by the interfaces")
     if not rows:
@@ -30,9 +30,7 @@ def chart(rows: Rows, ctx: Context):
     series = [(k, label) for k, label in (("ingress_bytes", "ingress"), ("egress_bytes", "egress"),
                                           ("unknown_bytes", "direction not logged"))
               if any(int(r[k]) for r in rows)]
-    all_values = [int(by_hour[h][k]) if h in by_hour else 0 for k, _ in series for h in hours]
-    _, unit = scale_bytes(all_values)
-    div = max(all_values) / max(scale_bytes(all_values)[0]) if max(all_values) else 1
+    div, unit = byte_divisor([sum(int(r[k]) for k, _ in series) for r in rows])
     for k, label in series:
         fig.add_bar(name=label, x=[f"{h:02d}" for h in hours],
                     y=[(int(by_hour[h][k]) if h in by_hour else 0) / div for h in hours])
