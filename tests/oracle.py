@@ -20,12 +20,15 @@ SERVICES = {"S3", "DYNAMODB"}
 LIMIT = 10
 
 
-def read_day(root: Path, day: dt.date) -> list[Record]:
+def read_day(root: Path, day: dt.date, skip: Iterable[Path] = ()) -> list[Record]:
     """Every record delivered in the day's hour partitions, with `hour` from the partition."""
+    skipped = set(skip)
     out: list[Record] = []
     for hour_dir in sorted(root.glob(f"**/year={day:%Y}/month={day:%m}/day={day:%d}/hour=*")):
         hour = int(hour_dir.name.split("=")[1])
         for f in sorted(hour_dir.glob("*.parquet")):
+            if f in skipped:
+                continue
             for r in pq.read_table(f).to_pylist():
                 r["hour"] = hour
                 out.append(r)

@@ -38,7 +38,8 @@ def test_comparison_with_previous_days(sample_report: dict, sample_root: Path, r
     assert comp["history_days"] == 7
     assert comp["previous_day"]["bytes"]["value"] == previous["bytes"]
     today = oracle.totals(records)["bytes"]
-    assert comp["previous_day"]["bytes"]["change_pct"] == pytest.approx((today - previous["bytes"]) / previous["bytes"] * 100)
+    expected_pct = (today - previous["bytes"]) / previous["bytes"] * 100
+    assert comp["previous_day"]["bytes"]["change_pct"] == pytest.approx(expected_pct)
     week = sorted(oracle.totals(oracle.read_day(sample_root, REPORT_DAY - dt.timedelta(days=k)))["flows"]
                   for k in range(1, 8))
     assert comp["median_7d"]["flows"]["value"] == week[3]

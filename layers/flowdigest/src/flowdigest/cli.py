@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=report_date, required=True, help="the day to report on (UTC), YYYY-MM-DD")
     run.add_argument("--skip-bad-files", action="store_true",
                      help="skip unreadable files (listed in the report) instead of stopping")
+    run.add_argument("--log-format", default=None, metavar="FORMAT",
+                     help="the flow log's format ('${version} ${srcaddr} ...') for text files without a "
+                          "header line (default: the header, or AWS's default format)")
     _add_report_options(run)
 
     post = sub.add_parser("post", help="post an existing report folder's message to Slack",
@@ -155,7 +158,8 @@ def _run(args: argparse.Namespace, progress: Progress) -> Path:
     if not args.source.is_dir():
         raise UserError(f"--source {args.source}: no such folder")
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
-                   skip_bad=args.skip_bad_files, insights=args.insights, progress=progress)
+                   skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
+                   progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

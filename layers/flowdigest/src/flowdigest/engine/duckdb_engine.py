@@ -29,11 +29,12 @@ class DuckDBEngine:
     flow_logs_table = "flow_logs"
     rollup_table = "daily_rollup"
 
-    def __init__(self, source: Path, rollup_dir: Path, *, skip_bad: bool = False,
+    def __init__(self, source: Path, rollup_dir: Path, *, skip_bad: bool = False, log_format: str | None = None,
                  threads: int | None = None, memory_limit: str | None = None) -> None:
         self.source = source
         self.rollup_dir = rollup_dir
         self.skip_bad = skip_bad
+        self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")  # from_unixtime must not shift hours
@@ -45,7 +46,7 @@ class DuckDBEngine:
     # -- the day's raw logs -------------------------------------------------------------
     def _day(self, day: dt.date) -> DayData:
         if day not in self._days:
-            self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad)
+            self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad, log_format=self.log_format)
         return self._days[day]
 
     def open_day(self, day: dt.date) -> DayInfo:
