@@ -7,16 +7,24 @@ Source: the AWS VPC user guide, "Flow log records" (available fields table) and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:  # pyarrow is imported only where Arrow is used: the render Lambda has none
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
 class Field:
     name: str  # as written in a flow log format string, e.g. "pkt-dst-aws-service"
     version: int  # the first flow-log version that has it
-    type: pa.DataType  # its Parquet type as AWS writes it
+    kind: str  # its Parquet type as AWS writes it: "string", "int32" or "int64"
     description: str
+
+    @property
+    def type(self) -> pa.DataType:
+        import pyarrow as pa
+
+        return pa.type_for_alias(self.kind)
 
     @property
     def column(self) -> str:
@@ -25,10 +33,10 @@ class Field:
 
     @property
     def sql_type(self) -> str:
-        return {pa.int32(): "INT", pa.int64(): "BIGINT"}.get(self.type, "VARCHAR")
+        return {"int32": "INT", "int64": "BIGINT"}.get(self.kind, "VARCHAR")
 
 
-_S, _I, _L = pa.string(), pa.int32(), pa.int64()
+_S, _I, _L = "string", "int32", "int64"
 
 FIELDS: tuple[Field, ...] = (
     Field("version", 2, _I, "flow log version"),
@@ -97,6 +105,8 @@ V5_FORMAT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.version <= 5)
 
 def schema(columns: list[str] | tuple[str, ...] | None = None) -> pa.Schema:
     """The Parquet schema AWS writes for these columns (all catalog fields by default)."""
+    import pyarrow as pa
+
     cols = columns if columns is not None else [f.column for f in FIELDS]
     return pa.schema([pa.field(c, BY_COLUMN[c].type) for c in cols])
 

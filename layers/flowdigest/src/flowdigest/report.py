@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from flowdigest import __version__
+from flowdigest.hours import missing_hours_text
 from flowdigest.insights import INSIGHTS, Context, headline
 from flowdigest.models import DayPlan, InsightResult
 from flowdigest.pricing import Prices
-from flowdigest.sources import missing_hours_text
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from flowdigest.hours import missing_hours_text
 from flowdigest.insights.base import Context, Insight, Rows
-from flowdigest.sources import missing_hours_text
 from flowdigest.units import human_count
 
 

@@ -66,8 +66,8 @@ def chart(rows: Rows, ctx: Context):
     for p in (p for p in PATH_LABELS if any(p in services[s] for s in names)):
         values = [services[s].get(p, 0) for s in names]
         fig.add_bar(name=PATH_LABELS[p], y=names, x=[v / totals[s] * 100 for v, s in zip(values, names, strict=True)],
-                    orientation="h", marker_color=PATH_COLORS[p], textposition="inside", insidetextanchor="middle", textangle=0,
-                    text=[human_bytes(v) if v else "" for v in values])
+                    orientation="h", marker_color=PATH_COLORS[p], textposition="inside", insidetextanchor="middle",
+                    textangle=0, text=[human_bytes(v) if v else "" for v in values])
     fig.update_layout(barmode="stack", legend={"y": -0.2, "yanchor": "top", "x": 0, "xanchor": "left"},
                       margin={"b": 150})
     fig.update_xaxes(title_text="% of the service's bytes", range=[0, 100])

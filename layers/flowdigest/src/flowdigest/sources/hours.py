@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from flowdigest.hours import missing_hours_text
+
+__all__ = ["day_start", "missing_hours_text", "record_hours", "start_in_day"]
 
 DAY_SECONDS = 86_400
 
@@ -28,23 +31,3 @@ def record_hours(start: pa.Array | pa.ChunkedArray, lo: int) -> set[int]:
         return set()
     hours = pc.divide(pc.subtract(s, lo), 3600)  # integer division: s >= lo
     return {int(h) for h in pc.unique(hours).to_pylist()}
-
-
-def missing_hours_text(report_date: dt.date, hours_present: Iterable[int]) -> str:
-    """The day's missing hours as ranges: "hours 03–05, 17 missing"; "" when none is missing.
-
-    With no hour delivered at all: "no flow logs were delivered for YYYY-MM-DD".
-    """
-    missing = sorted(set(range(24)) - set(hours_present))
-    if not missing:
-        return ""
-    if len(missing) == 24:
-        return f"no flow logs were delivered for {report_date.isoformat()}"
-    runs: list[list[int]] = []
-    for h in missing:
-        if runs and h == runs[-1][-1] + 1:
-            runs[-1].append(h)
-        else:
-            runs.append([h])
-    parts = [f"{r[0]:02d}" if len(r) == 1 else f"{r[0]:02d}–{r[-1]:02d}" for r in runs]
-    return f"{'hour' if len(missing) == 1 else 'hours'} {', '.join(parts)} missing"
