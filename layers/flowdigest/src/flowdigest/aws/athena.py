@@ -1,0 +1,176 @@
+"""The AWS engine: Athena over the Glue tables `flow_logs` and `daily_rollup` (template.yaml).
+
+- open_day lists the day's objects and reads one Parquet footer per hour (no scan);
+- build_rollup runs daily_rollup.sql as an UNLOAD into s3://<reports>/rollup/dt=<day>/,
+  the folder daily_rollup's partition projection reads (the dt value lives in the path,
+  as the local engine writes it);
+- query runs an insight's SQL through awswrangler without CTAS (the results are small).
+
+The workgroup enforces the results location, encryption and the bytes-scanned cap.
+Throttling and Athena's transient failures become TransientError, which the state
+machine retries with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from flowdigest import fields, queries
+from flowdigest.aws.errors import TransientError
+from flowdigest.engine import DayInfo
+
+if TYPE_CHECKING:
+    from flowdigest.aws.settings import QuerySettings
+
+_HOUR = re.compile(r"/hour=(\d{2})/")
+_DT = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})/")
+_TRANSIENT_CODES = {"ThrottlingException", "TooManyRequestsException", "SlowDown", "ServiceUnavailable",
+                    "InternalServerException", "RequestTimeout"}
+_TRANSIENT_TEXT = re.compile(r"throttl|rate exceeded|too many|slow ?down|service unavailable|internal error",
+                             re.IGNORECASE)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """('bucket', 'prefix/') from 's3://bucket/prefix/' (the prefix may be empty)."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri}")
+    bucket, _, prefix = uri[5:].partition("/")
+    return bucket, (prefix.rstrip("/") + "/") if prefix.strip("/") else ""
+
+
+class AthenaEngine:
+    flow_logs_table = "flow_logs"
+    rollup_table = "daily_rollup"
+
+    def __init__(self, settings: QuerySettings, *, s3_client: Any = None) -> None:
+        assert settings.database and settings.workgroup and settings.reports_bucket and settings.region
+        self.database = settings.database
+        self.workgroup = settings.workgroup
+        self.reports_bucket = settings.reports_bucket
+        self.rollup_prefix = settings.rollup_prefix.strip("/") + "/"
+        self.source_bucket, self.source_prefix = split_s3(settings.source)
+        self.account = settings.source_account
+        self.region = settings.region
+        self._s3 = s3_client
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    def _account(self) -> str:
+        if not self.account:
+            import boto3
+
+            self.account = boto3.client("sts").get_caller_identity()["Account"]
+        return self.account
+
+    def day_prefix(self, day: dt.date) -> str:
+        return (f"{self.source_prefix}AWSLogs/aws-account-id={self._account()}/aws-service=vpcflowlogs/"
+                f"aws-region={self.region}/year={day:%Y}/month={day:%m}/day={day:%d}/")
+
+    def _objects(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        with _athena_errors():
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                out.extend(page.get("Contents", []))
+        return out
+
+    # -- the day's raw logs -------------------------------------------------------------
+    def open_day(self, day: dt.date) -> DayInfo:
+        objects = [o for o in self._objects(self.source_bucket, self.day_prefix(day))
+                   if o["Key"].endswith(".parquet")]
+        first_per_hour: dict[int, str] = {}
+        for o in sorted(objects, key=lambda o: o["Key"]):
+            m = _HOUR.search(o["Key"])
+            if m:
+                first_per_hour.setdefault(int(m.group(1)), o["Key"])
+        columns: set[str] = set()
+        # One footer per hour: a flow log's format is fixed, so its files share a schema;
+        # several flow logs writing to one prefix still show up hour by hour.
+        for key in first_per_hour.values():
+            columns.update(c for c in self._parquet_columns(key) if c in fields.BY_COLUMN)
+        return DayInfo(columns=columns, files=len(objects), source_bytes=sum(o["Size"] for o in objects),
+                       hours_present=set(first_per_hour))
+
+    def _parquet_columns(self, key: str) -> list[str]:
+        import awswrangler as wr
+
+        with _athena_errors():
+            columns, _ = wr.s3.read_parquet_metadata(path=[f"s3://{self.source_bucket}/{key}"])
+        return list(columns)
+
+    def build_rollup(self, day: dt.date) -> None:
+        prefix = f"{self.rollup_prefix}dt={day.isoformat()}/"
+        # UNLOAD refuses a non-empty destination: a re-run replaces the day's rollup.
+        stale = [{"Key": o["Key"]} for o in self._objects(self.reports_bucket, prefix)]
+        with _athena_errors():
+            for i in range(0, len(stale), 1000):
+                self.s3.delete_objects(Bucket=self.reports_bucket,
+                                       Delete={"Objects": stale[i:i + 1000], "Quiet": True})
+        sql = queries.render("daily_rollup", day, flow_logs=self.flow_logs_table)
+        self.execute(unload_sql(sql, f"s3://{self.reports_bucket}/{prefix}"))
+
+    # -- the stored rollups -------------------------------------------------------------
+    def rollup_days(self) -> set[dt.date]:
+        days = set()
+        for o in self._objects(self.reports_bucket, self.rollup_prefix):
+            m = _DT.search(o["Key"])
+            if m:
+                days.add(dt.date.fromisoformat(m.group(1)))
+        return days
+
+    # -- running SQL ----------------------------------------------------------------------
+    def execute(self, sql: str) -> str:
+        """Run a statement that returns no rows (UNLOAD); returns its query execution id."""
+        import awswrangler as wr
+
+        with _athena_errors():
+            qid = str(wr.athena.start_query_execution(sql, database=self.database, workgroup=self.workgroup))
+            wr.athena.wait_query(qid, athena_query_wait_polling_delay=1.0)
+        return qid
+
+    def query(self, trino_sql: str) -> list[dict[str, Any]]:
+        import awswrangler as wr
+
+        with _athena_errors():
+            df = wr.athena.read_sql_query(trino_sql, database=self.database, workgroup=self.workgroup,
+                                          ctas_approach=False, unload_approach=False,
+                                          athena_query_wait_polling_delay=0.5)
+        # pandas' missing values (NaN, pd.NA, NaT) become None before the rows go to JSON.
+        df = df.astype(object).where(df.notna(), None)
+        rows: list[dict[str, Any]] = df.to_dict(orient="records")
+        return rows
+
+
+def unload_sql(select_sql: str, location: str) -> str:
+    """daily_rollup.sql as an UNLOAD to `location`, without its dt column (in the path)."""
+    columns = ", ".join(f'"{c}"' for c in queries.ROLLUP_SCHEMA if c != "dt")
+    return (f"UNLOAD (SELECT {columns} FROM (\n{select_sql}\n) AS rollup)\n"
+            f"TO '{location}'\nWITH (format = 'PARQUET', compression = 'ZSTD')")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a retry may fix it: throttling and AWS's own hiccups, not bad SQL or access."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "") in _TRANSIENT_CODES
+    return type(exc).__name__ in ("QueryFailed", "QueryCancelled") and bool(_TRANSIENT_TEXT.search(str(exc)))
+
+
+@contextlib.contextmanager
+def _athena_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        raise

@@ -1,0 +1,57 @@
+"""Which QueryEngine the query function uses: Athena in AWS, DuckDB for `sam local invoke`.
+
+Locally every invoke is a fresh container whose only writable place is /tmp, so the
+DuckDB flavour can generate its sample days on demand (FLOWDIGEST_SAMPLE_DAYS, seeded:
+every container writes the same data) and rebuild the rollups an insight reads when an
+earlier invoke's are gone. In AWS none of that applies: prepare builds the rollups once
+in S3 and the insights read them there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from flowdigest.aws.settings import QuerySettings
+from flowdigest.engine import QueryEngine
+from flowdigest.models import DayPlan
+
+SAMPLE_SEED = 7
+
+
+def make_engine(settings: QuerySettings) -> QueryEngine:
+    if settings.engine == "athena":
+        from flowdigest.aws.athena import AthenaEngine
+
+        return AthenaEngine(settings)
+    from flowdigest.engine.duckdb_engine import DuckDBEngine
+
+    engine: QueryEngine = DuckDBEngine(Path(settings.source), settings.local_dir / "rollup")
+    return engine
+
+
+def ensure_sample(engine: Any, settings: QuerySettings, day: dt.date) -> None:
+    """Generate the sample days ending `day` when asked to and the day has no files yet."""
+    if settings.engine != "duckdb" or not settings.sample_days:
+        return
+    if Path(settings.source).is_dir() and engine.open_day(day).files:
+        return
+    from flowdigest import sample
+
+    sample.generate_days(Path(settings.source), day, days=settings.sample_days,
+                         records=settings.sample_records, seed=SAMPLE_SEED)
+    getattr(engine, "_days", {}).clear()  # DuckDBEngine caches what it listed
+
+
+def ensure_rollups(engine: Any, settings: QuerySettings, plan: DayPlan) -> None:
+    """Rebuild, locally, the rollups the plan relies on if this container has not got them."""
+    if settings.engine != "duckdb":
+        return
+    have = engine.rollup_days()
+    needed = [d for d in [*plan.history_days, plan.report_date] if d not in have]
+    if needed:
+        ensure_sample(engine, settings, plan.report_date)
+    for day in needed:
+        if engine.open_day(day).files:
+            engine.build_rollup(day)

@@ -1,0 +1,128 @@
+"""One settings model per function, read from the environment and validated at cold start.
+
+The template sets these variables; events/env.local.json sets the local flavour (DuckDB
+over a folder or generated sample days, a local store) for `sam local invoke`. A missing
+or malformed variable fails the cold start with one line naming it, rather than the
+first invocation halfway through.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from flowdigest.aws.errors import SettingsError
+from flowdigest.pricing import Prices
+
+LOCAL_DIR = "/tmp/flowdigest"  # Lambda's only writable place
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        names = {f.alias or n: n for n, f in cls.model_fields.items()}
+        data = {alias: env[alias] for alias in names if env.get(alias, "") != ""}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{e['loc'][0] if e['loc'] else 'settings'}: {e['msg']}" for e in exc.errors()
+            )
+            raise SettingsError(f"{cls.__name__} from the environment: {problems}") from None
+
+
+class StoreSettings(_EnvSettings):
+    """Where reports live: a prefix of the reports bucket, or a local folder."""
+
+    reports_bucket: str | None = Field(None, alias="FLOWDIGEST_REPORTS_BUCKET")
+    reports_prefix: str = Field("reports/", alias="FLOWDIGEST_REPORTS_PREFIX")
+    store_dir: Path | None = Field(None, alias="FLOWDIGEST_STORE_DIR")  # local: wins over the bucket
+
+    @model_validator(mode="after")
+    def _one_store(self) -> Self:
+        if self.store_dir is None and not self.reports_bucket:
+            raise ValueError("set FLOWDIGEST_REPORTS_BUCKET (AWS) or FLOWDIGEST_STORE_DIR (local)")
+        return self
+
+    def make_store(self) -> Any:
+        from flowdigest.store import LocalStore
+
+        if self.store_dir is not None:
+            return LocalStore(self.store_dir)
+        from flowdigest.aws.s3store import S3Store
+
+        assert self.reports_bucket is not None
+        return S3Store(self.reports_bucket, self.reports_prefix)
+
+
+class QuerySettings(_EnvSettings):
+    engine: Literal["athena", "duckdb"] = Field("athena", alias="FLOWDIGEST_ENGINE")
+    # athena: s3://bucket/prefix/ holding AWSLogs/...; duckdb: a folder in the same layout
+    source: str = Field(alias="FLOWDIGEST_SOURCE")
+    source_account: str | None = Field(None, alias="FLOWDIGEST_SOURCE_ACCOUNT")
+    region: str | None = Field(None, alias="AWS_REGION")
+    database: str | None = Field(None, alias="FLOWDIGEST_DATABASE")
+    workgroup: str | None = Field(None, alias="FLOWDIGEST_WORKGROUP")
+    reports_bucket: str | None = Field(None, alias="FLOWDIGEST_REPORTS_BUCKET")
+    rollup_prefix: str = Field("rollup/", alias="FLOWDIGEST_ROLLUP_PREFIX")
+    insights: list[str] | None = Field(None, alias="FLOWDIGEST_INSIGHTS")
+    # duckdb only: where rollups go, and sample days generated on demand (sam local invoke)
+    local_dir: Path = Field(Path(LOCAL_DIR), alias="FLOWDIGEST_LOCAL_DIR")
+    sample_days: int = Field(0, ge=0, le=31, alias="FLOWDIGEST_SAMPLE_DAYS")
+    sample_records: int = Field(20_000, gt=0, alias="FLOWDIGEST_SAMPLE_RECORDS")
+
+    @field_validator("insights", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            ids = [i.strip() for i in value.split(",") if i.strip()]
+            return ids or None
+        return value
+
+    @model_validator(mode="after")
+    def _engine_needs(self) -> Self:
+        if self.engine == "athena":
+            missing = [alias for alias, value in (
+                ("FLOWDIGEST_DATABASE", self.database), ("FLOWDIGEST_WORKGROUP", self.workgroup),
+                ("FLOWDIGEST_REPORTS_BUCKET", self.reports_bucket), ("AWS_REGION", self.region),
+            ) if not value]
+            if missing:
+                raise ValueError(f"the athena engine needs {', '.join(missing)}")
+            if not self.source.startswith("s3://"):
+                raise ValueError("FLOWDIGEST_SOURCE must be s3://bucket/prefix/ for the athena engine")
+        return self
+
+
+class RenderSettings(StoreSettings):
+    charts: bool = Field(True, alias="FLOWDIGEST_CHARTS")  # false: message without PNGs
+    nat_per_gb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_NAT_PER_GB")
+    cross_az_per_gb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_CROSS_AZ_PER_GB")
+    internet_egress_per_gb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_INTERNET_EGRESS_PER_GB")
+    athena_per_tb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_ATHENA_PER_TB")
+
+    @property
+    def prices(self) -> Prices:
+        given = {k: v for k in Prices.model_fields if (v := getattr(self, k)) is not None}
+        return Prices(**given)
+
+
+class SlackFunctionSettings(StoreSettings):
+    # The token and channel come from the secret named by SLACK_SECRET_NAME (read per
+    # invocation, cached), or SLACK_BOT_TOKEN/SLACK_CHANNEL_ID locally: flowdigest.slack.
+    secret_name: str | None = Field(None, alias="SLACK_SECRET_NAME")
+    ledger_table: str | None = Field(None, alias="FLOWDIGEST_LEDGER_TABLE")
+    ledger_dir: Path = Field(Path(LOCAL_DIR) / "ledger", alias="FLOWDIGEST_LEDGER_DIR")
+
+    def make_ledger(self) -> Any:
+        from flowdigest.slack.ledger import DynamoDBLedger, FileLedger
+
+        if self.ledger_table:
+            return DynamoDBLedger(self.ledger_table)
+        return FileLedger(self.ledger_dir)

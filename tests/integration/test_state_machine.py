@@ -1,0 +1,236 @@
+"""statemachine/flowdigest.asl.json executed by moto's in-process Step Functions interpreter,
+with the real handlers behind its Lambda tasks.
+
+moto runs the ASL when configured with {"stepfunctions": {"execute_state_machine": True}}
+and calls each task's function through its Lambda API; with {"lambda": {"use_docker":
+False}} that API is moto's "simple" backend, whose invoke is patched here to import and
+call functions/<step>/app.py in this process (an exception becomes a Lambda function
+error, errorType = the class name, as the Python runtime reports it). Around them: moto's
+S3 (reports bucket), Secrets Manager (the Slack secret), DynamoDB (the delivery ledger),
+the DuckDB engine over the generated sample days, and the local Slack API server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import io
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "flowdigest")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "flowdigest")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+import boto3
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+REPORT_DAY = dt.date(2026, 11, 20)
+FUNCTIONS = {"QueryFunction": "query", "RenderFunction": "render", "SlackFunction": "slack"}
+
+
+@dataclass
+class FakeContext:
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = ""
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+def load_handler(function: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"sfn_handler_{function}", REPO / "functions" / function / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Harness:
+    sfn: Any
+    s3: Any
+    arn: str
+    bucket: str
+    slack: FakeSlack
+    handlers: dict[str, ModuleType]
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    sleeps: list[float] = field(default_factory=list)
+
+    def run(self, payload: dict[str, Any], name: str, timeout: float = 120) -> dict[str, Any]:
+        ex = self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            desc: dict[str, Any] = self.sfn.describe_execution(executionArn=ex["executionArn"])
+            if desc["status"] != "RUNNING":
+                return desc
+            time.sleep(0.05)
+        raise AssertionError(f"execution {name} still running after {timeout}s")
+
+    def steps(self, function: str) -> list[dict[str, Any]]:
+        return [event for name, event in self.calls if name == function]
+
+
+@pytest.fixture
+def harness(sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    for key in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    # The interpreter really sleeps between retries: record the waits instead.
+    sleeps: list[float] = []
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=sleeps.append))
+
+    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with mock_aws(config=config), FakeSlack() as slack:  # type: ignore[arg-type]
+        bucket = "flowdigest-reports"
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=bucket)
+        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="flowdigest/slack", SecretString=json.dumps({"bot_token": TEST_TOKEN, "channel_id": TEST_CHANNEL}))
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="flowdigest-ledger", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        env = {
+            "FLOWDIGEST_ENGINE": "duckdb", "FLOWDIGEST_SOURCE": str(sample_root),
+            "FLOWDIGEST_LOCAL_DIR": str(tmp_path / "work"), "FLOWDIGEST_REPORTS_BUCKET": bucket,
+            "FLOWDIGEST_REPORTS_PREFIX": "reports/", "FLOWDIGEST_CHARTS": "false",
+            "SLACK_SECRET_NAME": secret["ARN"], "SLACK_API_URL": slack.base_url,
+            "FLOWDIGEST_LEDGER_TABLE": "flowdigest-ledger",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        handlers = {name: load_handler(folder) for name, folder in FUNCTIONS.items()}
+
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="flowdigest-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", region_name=REGION)
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("app.py", "")
+        zipped = {"ZipFile": code.getvalue()}
+        arns = {name: lam.create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                                          Handler="app.lambda_handler", Code=zipped)["FunctionArn"]
+                for name in FUNCTIONS}
+        definition = (REPO / "statemachine" / "flowdigest.asl.json").read_text()
+        for name, arn in arns.items():
+            definition = definition.replace(f"${{{name}Arn}}", arn)
+        assert "${" not in definition, "a DefinitionSubstitutions placeholder was left unreplaced"
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        sm = sfn.create_state_machine(name="flowdigest", definition=definition, roleArn=role)["stateMachineArn"]
+
+        h = Harness(sfn=sfn, s3=s3, arn=sm, bucket=bucket, slack=slack, handlers=handlers, sleeps=sleeps)
+        # One execution environment per function: like a Lambda environment it serves one
+        # invocation at a time (the Map's iterations run on threads).
+        environments = {name: threading.Lock() for name in FUNCTIONS}
+
+        def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+                   response_headers: Any) -> bytes:
+            name = function_name.rsplit(":", 1)[-1]
+            event = json.loads(body or "{}")
+            h.calls.append((name, event))
+            try:
+                with environments[name]:
+                    result = h.handlers[name].lambda_handler(event, FakeContext(function_name=name))
+            except Exception as exc:  # what the Lambda Python runtime returns for an unhandled error
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
+                                   "stackTrace": traceback.format_tb(exc.__traceback__)[-3:]}).encode()
+            return json.dumps(result).encode()
+
+        monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+        yield h
+    for module in handlers.values():
+        sys.modules.pop(module.__name__, None)
+
+
+def test_happy_path_posts_the_digest(harness: Harness) -> None:
+    desc = harness.run(json.loads((REPO / "events" / "backfill.json").read_text()), "backfill")
+    assert desc["status"] == "SUCCEEDED", desc
+    out = json.loads(desc["output"])
+    assert out["report_date"] == REPORT_DAY.isoformat() and out["post"]["status"] == "posted"
+    prepare, *insights = harness.steps("QueryFunction")
+    assert prepare == {"step": "prepare", "report_date": "2026-11-20", "scheduled_time": None}
+    plan = insights[0]["plan"]
+    assert sorted(e["insight"] for e in insights) == sorted(plan["insights"])
+    key = f"reports/{REPORT_DAY}/message.json"
+    stored = json.loads(harness.s3.get_object(Bucket=harness.bucket, Key=key)["Body"].read())
+    assert stored["report_date"] == "2026-11-20"
+    summaries = [m for m in harness.slack.messages if m.thread_ts is None]
+    assert len(summaries) == 1 and summaries[0].channel == TEST_CHANNEL
+    assert not harness.steps("SlackFunction")[-1].get("alert")
+
+    # The same day again (a re-run): the ledger says it was posted; nothing new in Slack.
+    desc = harness.run({"report_date": "2026-11-20"}, "rerun")
+    assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"])["post"]["status"] == "already_posted"
+    assert len([m for m in harness.slack.messages if m.thread_ts is None]) == 1
+
+
+def test_scheduled_start_reports_the_day_before(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDIGEST_INSIGHTS", "headline")  # read at cold start: reload the function
+    harness.handlers["QueryFunction"] = load_handler("query")
+    desc = harness.run(json.loads((REPO / "events" / "statemachine_start.json").read_text()), "scheduled")
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"])["report_date"] == "2026-11-20"  # scheduled 2026-11-21T06:30Z
+
+
+def test_a_failed_query_alerts_and_fails_the_execution(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = harness.handlers["QueryFunction"].ENGINE
+
+    def broken(sql: str) -> list[dict[str, Any]]:
+        raise RuntimeError("TABLE_NOT_FOUND: Table 'flowdigest.daily_rollup' does not exist")
+
+    monkeypatch.setattr(engine, "query", broken)
+    desc = harness.run({"report_date": "2026-11-20"}, "broken")
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "RuntimeError" and "TABLE_NOT_FOUND" in desc["cause"]
+    alert = harness.steps("SlackFunction")[-1]["alert"]
+    assert alert["step"] == "insight" and alert["report_date"] == "2026-11-20"
+    assert alert["execution"].endswith(":broken")
+    assert not harness.steps("RenderFunction")
+    posted = harness.slack.messages[-1]
+    assert "flowdigest failed" in posted.text and "TABLE_NOT_FOUND" in json.dumps(posted.blocks)
+    assert harness.sleeps == []  # a RuntimeError is not retried
+
+
+def test_a_transient_error_is_retried_with_backoff(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowdigest.aws.errors import TransientError
+
+    app = harness.handlers["RenderFunction"]
+    real = app.pipeline.render_step
+    failures = iter([TransientError("SlowDown: please reduce your request rate")] * 2)
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        for exc in failures:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.pipeline, "render_step", flaky)
+    desc = harness.run({"report_date": "2026-11-20"}, "flaky")
+    assert desc["status"] == "SUCCEEDED", desc
+    assert len(harness.steps("RenderFunction")) == 3
+    # JitterStrategy FULL: each wait is random in [0, IntervalSeconds * BackoffRate^n]
+    assert len(harness.sleeps) == 2 and harness.sleeps[0] <= 5 and harness.sleeps[1] <= 10
+    history = harness.sfn.get_execution_history(executionArn=desc["executionArn"])["events"]
+    assert sum(e["type"] == "LambdaFunctionFailed" for e in history) == 2
