@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+
 from flowdigest.models import SlackFile, SlackMessage, SlackReply
 
 TEST_TOKEN = "xoxb-1111111111-2222222222-TESTtokenSECRETvalue42"

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+
 from flowdigest import fields, sample
 from flowdigest.sample import DayProfile, generate_day, generate_days, network
 

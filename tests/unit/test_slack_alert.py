@@ -12,6 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
 
+from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack
+
 from flowdigest.slack.alert import (
     build_alert,
     describe_error,
@@ -22,7 +24,6 @@ from flowdigest.slack.alert import (
 )
 from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.errors import SlackPermanentError
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack
 
 ARN = "arn:aws:states:eu-west-1:123456789012:execution:flowdigest-daily:2024-05-02T06-00-00Z"
 

@@ -9,9 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
 from flowdigest.slack.credentials import SlackSettings, load_settings, mask_token
 from flowdigest.slack.errors import SlackConfigError
-from moto import mock_aws
 
 TOKEN = "xoxb-1234-5678-CREDtestSECRET"
 CHANNEL = "C0FLOWDIGEST"

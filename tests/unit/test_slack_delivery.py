@@ -13,6 +13,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
 
+from slack_api_server import (
+    CHARTS,
+    TEST_CHANNEL,
+    TEST_TOKEN,
+    FakeSlack,
+    Recorded,
+    make_png,
+    sample_message,
+    write_report,
+)
+
 from flowdigest.models import SlackFile, SlackMessage, SlackReply
 from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.errors import (
@@ -24,16 +35,6 @@ from flowdigest.slack.errors import (
 from flowdigest.slack.ledger import FileLedger, Ledger
 from flowdigest.slack.local import post_outbox
 from flowdigest.slack.poster import DeliveryResult, deliver, make_client
-from slack_api_server import (
-    CHARTS,
-    TEST_CHANNEL,
-    TEST_TOKEN,
-    FakeSlack,
-    Recorded,
-    make_png,
-    sample_message,
-    write_report,
-)
 
 
 @pytest.fixture
@@ -392,9 +393,10 @@ def test_files_can_come_from_any_reader(slack, report, ledger):
 
 def test_the_lambda_path_reads_charts_from_s3_and_keeps_the_ledger_in_dynamodb(slack, monkeypatch):
     import boto3
+    from moto import mock_aws
+
     from flowdigest.slack.ledger import DynamoDBLedger
     from flowdigest.slack.poster import s3_reader
-    from moto import mock_aws
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")

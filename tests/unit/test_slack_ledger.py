@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from flowdigest.slack.errors import DeliveryInProgressError, SlackConfigError
 from flowdigest.slack.ledger import (
     COMPLETE,
@@ -19,7 +21,6 @@ from flowdigest.slack.ledger import (
     default_local_ledger_dir,
     default_owner,
 )
-from moto import mock_aws
 
 DAY, CHANNEL = "2024-05-01", "C0FLOWDIGEST"
 TABLE = "flowdigest-slack-ledger"

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+
 from flowdigest.slack import limits
 from flowdigest.slack.limits import (
     block_text_length,

@@ -20,12 +20,13 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
 
+from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, write_report
+
 from flowdigest.slack.alert import post_failure_alert
 from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.ledger import FileLedger
 from flowdigest.slack.local import post_outbox
 from flowdigest.slack.poster import deliver, make_client
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, write_report
 
 SECRET_PART = TEST_TOKEN.split("-", 1)[1]  # everything after "xoxb-"
 
