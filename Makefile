@@ -22,7 +22,7 @@ demo: venv chromium  ## generate sample days and run the digest on them (writes 
 	$(BIN)/flowdigest demo --out $(OUT)
 
 lint: venv  ## ruff and mypy
-	$(BIN)/ruff check layers functions tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 unit: venv chromium  ## the Python test suite only
