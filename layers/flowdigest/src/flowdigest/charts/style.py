@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from flowdigest.units import byte_unit
+from flowdigest.units import byte_unit, human_bytes, human_count
 
 WIDTH, HEIGHT = 1200, 675
 COLORS = ("#1f6feb", "#e36209", "#2da44e", "#8250df", "#cf222e", "#6e7781", "#bf8700")
@@ -52,4 +52,22 @@ def empty_note(fig: go.Figure, text: str) -> go.Figure:
                        font={"size": 22, "color": "#57606a"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
+    return fig
+
+
+def top_bars(title: str, subtitle: str, labels: list[str], values: list[float], *, empty: str,
+             is_bytes: bool = True, axis_title: str = "", color: str = COLORS[0]) -> go.Figure:
+    """A top-N chart: horizontal bars, largest at the top, each labelled with its value."""
+    fig = figure(title, subtitle)
+    if not values:
+        return empty_note(fig, empty)
+    labels, values = [shorten(x, 40) for x in reversed(labels)], list(reversed(values))
+    if is_bytes:
+        shown, axis_title = scale_bytes(values)
+        texts = [human_bytes(v) for v in values]
+    else:
+        shown, texts = values, [human_count(v) for v in values]
+    fig.add_bar(y=labels, x=shown, orientation="h", marker_color=color, text=texts, textposition="auto")
+    fig.update_xaxes(title_text=axis_title)
+    fig.update_yaxes(type="category", tickfont={"size": 15})
     return fig

@@ -38,21 +38,14 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 
 
 def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import empty_note, figure, scale_bytes
+    from flowdigest.charts.style import top_bars
 
     processed = total(rows)
-    fig = figure("NAT gateway: top external destinations",
-                 f"{human_bytes(processed)} processed ≈ {usd(ctx.prices.nat_cost(processed))}")
-    dests = list(reversed([r for r in rows if r["kind"] == "destination"]))
-    if not dests:
-        return empty_note(fig, "no traffic through a NAT gateway")
-    values, unit = scale_bytes([r["bytes"] for r in dests])
-    labels = [r["address"] + (f" ({r['service']})" if r.get("service") else "") for r in dests]
-    fig.add_bar(y=labels, x=values, orientation="h", marker_color="#e36209",
-                text=[human_bytes(r["bytes"]) for r in dests], textposition="auto")
-    fig.update_xaxes(title_text=unit)
-    fig.update_yaxes(type="category")
-    return fig
+    dests = [r for r in rows if r["kind"] == "destination"]
+    return top_bars("NAT gateway: top external destinations",
+                    f"{human_bytes(processed)} processed ≈ {usd(ctx.prices.nat_cost(processed))}",
+                    [r["address"] + (f" ({r['service']})" if r.get("service") else "") for r in dests],
+                    [r["bytes"] for r in dests], empty="no traffic through a NAT gateway", color="#e36209")
 
 
 def alt(rows: Rows, ctx: Context) -> str:

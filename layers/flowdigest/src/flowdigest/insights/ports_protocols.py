@@ -23,23 +23,16 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 
 
 def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import empty_note, figure, scale_bytes
+    from flowdigest.charts.style import top_bars
 
-    fig = figure("Top destination ports", "bytes by destination port and protocol")
-    if not rows:
-        return empty_note(fig, "no traffic")
-    values, unit = scale_bytes([r["bytes"] for r in rows])
-    fig.add_bar(x=[_label(r) for r in rows], y=values, marker_color="#8250df",
-                text=[human_bytes(r["bytes"]) for r in rows], textposition="outside", cliponaxis=False)
-    fig.update_xaxes(type="category", title_text="port/protocol", tickangle=-30)
-    fig.update_yaxes(title_text=unit)
-    return fig
+    return top_bars("Top destination ports", "bytes by destination port and protocol",
+                    [_label(r) for r in rows], [r["bytes"] for r in rows], empty="no traffic", color="#8250df")
 
 
 def alt(rows: Rows, ctx: Context) -> str:
     if not rows:
         return "Empty chart: no traffic."
-    return (f"Bar chart of the {len(rows)} destination ports with the most bytes; the first is "
+    return (f"Horizontal bar chart of the {len(rows)} destination ports with the most bytes; the first is "
             f"{_label(rows[0])} with {human_bytes(rows[0]['bytes'])}.")
 
 

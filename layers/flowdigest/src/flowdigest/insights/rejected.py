@@ -34,17 +34,12 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 
 
 def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import empty_note, figure
+    from flowdigest.charts.style import top_bars
 
-    fig = figure("Rejected traffic", "destination ports most rejected, by flows")
-    ports = list(reversed([r for r in rows if r["kind"] == "port"]))
-    if not ports:
-        return empty_note(fig, "nothing was rejected")
-    fig.add_bar(y=[_label(r) for r in ports], x=[r["flows"] for r in ports], orientation="h",
-                marker_color="#cf222e", text=[human_count(r["flows"]) for r in ports], textposition="auto")
-    fig.update_xaxes(title_text="rejected flows")
-    fig.update_yaxes(type="category")
-    return fig
+    ports = [r for r in rows if r["kind"] == "port"]
+    return top_bars("Rejected traffic", "destination ports most rejected, by flows", [_label(r) for r in ports],
+                    [r["flows"] for r in ports], empty="nothing was rejected", is_bytes=False,
+                    axis_title="rejected flows", color="#cf222e")
 
 
 def alt(rows: Rows, ctx: Context) -> str:

@@ -27,19 +27,10 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 
 
 def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import empty_note, figure, scale_bytes, shorten
+    from flowdigest.charts.style import top_bars
 
-    fig = figure("Top talkers", "source -> destination pairs by bytes")
-    if not rows:
-        return empty_note(fig, "no traffic")
-    rows = list(reversed(rows))  # largest at the top of a horizontal bar chart
-    values, unit = scale_bytes([r["bytes"] for r in rows])
-    fig.add_bar(y=[shorten(_pair(r, "->"), 40) for r in rows], x=values, orientation="h",
-                text=[human_bytes(r["bytes"]) for r in rows], textposition="auto")
-    fig.update_xaxes(title_text=unit)
-    fig.update_yaxes(type="category", tickfont={"size": 15})
-    fig.update_layout(margin={"l": 20})
-    return fig
+    return top_bars("Top talkers", "source -> destination pairs by bytes",  # the chart font lacks "→"
+                    [_pair(r, "->") for r in rows], [r["bytes"] for r in rows], empty="no traffic")
 
 
 def alt(rows: Rows, ctx: Context) -> str:
