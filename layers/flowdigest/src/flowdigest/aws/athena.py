@@ -1,6 +1,8 @@
 """The AWS engine: Athena over the Glue tables `flow_logs` and `daily_rollup` (template.yaml).
 
 - open_day lists the day's objects and reads one Parquet footer per hour (no scan);
+  for plain-text flow logs (`flow_logs_text`) the columns are the configured format's
+  and the hours come from the object keys;
 - build_rollup runs daily_rollup.sql as an UNLOAD into s3://<reports>/rollup/dt=<day>/,
   the folder daily_rollup's partition projection reads (the dt value lives in the path,
   as the local engine writes it);
@@ -29,6 +31,12 @@ if TYPE_CHECKING:
     from flowdigest.aws.settings import QuerySettings
 
 _HOUR = re.compile(r"/hour=(\d{2})/")
+# AWS's text object names carry the delivery time: ..._20240501T0305Z_<hash>.log.gz.
+# One pattern for Python and for the SQL (Athena's Joni and DuckDB's RE2 both read it).
+STAMP_PATTERN = r"(?:^|[^0-9])([0-9]{8})T([0-9]{2})[0-9]{2}Z[^/]*$"
+_STAMP = re.compile(STAMP_PATTERN)
+TEXT_TABLE = "flow_logs_text"
+TEXT_SUFFIX = ".log.gz"  # AWS gzips every text delivery
 _DT = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})/")
 _TRANSIENT_CODES = {"ThrottlingException", "TooManyRequestsException", "SlowDown", "ServiceUnavailable",
                     "InternalServerException", "RequestTimeout"}
@@ -44,6 +52,36 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, (prefix.rstrip("/") + "/") if prefix.strip("/") else ""
 
 
+def text_table_expression(log_fields: tuple[str, ...], layout: str) -> str:
+    """The text table shaped like `flow_logs`, so daily_rollup.sql runs on it unchanged.
+
+    Every catalog column is there (NULL where the format lacks it, as Parquet files lacking
+    a column read), and so is the `hour` partition: under dated daily folders it is the
+    delivery hour from the object name, as Hive's hour=HH is (and as the local engine
+    reads text), or the record's start hour when the name has no stamp of that day.
+    Columns are qualified and cast (a no-op in Athena) so that sqlglot can type the
+    query without knowing the text table's schema when it is transpiled for DuckDB.
+    """
+    present = set(log_fields)
+    cols = [f'CAST({"t." + _q(f.column) if f.name in present else "NULL"} AS {f.sql_type}) AS {_q(f.column)}'
+            for f in fields.FIELDS]
+    cols += [f"t.{_q(p)}" for p in ("year", "month", "day")]
+    if layout == "dated-daily":
+        def stamp(group: int) -> str:
+            return f"regexp_extract(t.\"$path\", '{STAMP_PATTERN}', {group})"
+
+        start_hour = "date_format(from_unixtime(t.\"start\"), '%H')" if "start" in present else "CAST(NULL AS VARCHAR)"
+        cols.append(f"COALESCE(IF({stamp(1)} = t.\"year\" || t.\"month\" || t.\"day\", {stamp(2)}), "
+                    f"{start_hour}) AS \"hour\"")
+    else:
+        cols.append('t."hour"')
+    return f'(SELECT {", ".join(cols)} FROM "{TEXT_TABLE}" AS t)'
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
 class AthenaEngine:
     flow_logs_table = "flow_logs"
     rollup_table = "daily_rollup"
@@ -57,6 +95,11 @@ class AthenaEngine:
         self.source_bucket, self.source_prefix = split_s3(settings.source)
         self.account = settings.source_account
         self.region = settings.region
+        self.text = settings.source_format == "plain-text"
+        self.layout = settings.source_layout
+        self.log_fields = settings.source_fields
+        if self.text:
+            self.flow_logs_table = text_table_expression(self.log_fields, self.layout)
         self._s3 = s3_client
 
     @property
@@ -75,6 +118,9 @@ class AthenaEngine:
         return self.account
 
     def day_prefix(self, day: dt.date) -> str:
+        if self.text and self.layout == "dated-daily":
+            return (f"{self.source_prefix}AWSLogs/{self._account()}/vpcflowlogs/{self.region}/"
+                    f"{day:%Y}/{day:%m}/{day:%d}/")
         return (f"{self.source_prefix}AWSLogs/aws-account-id={self._account()}/aws-service=vpcflowlogs/"
                 f"aws-region={self.region}/year={day:%Y}/month={day:%m}/day={day:%d}/")
 
@@ -87,6 +133,8 @@ class AthenaEngine:
 
     # -- the day's raw logs -------------------------------------------------------------
     def open_day(self, day: dt.date) -> DayInfo:
+        if self.text:
+            return self._open_text_day(day)
         objects = [o for o in self._objects(self.source_bucket, self.day_prefix(day))
                    if o["Key"].endswith(".parquet")]
         first_per_hour: dict[int, str] = {}
@@ -101,6 +149,24 @@ class AthenaEngine:
             columns.update(c for c in self._parquet_columns(key) if c in fields.BY_COLUMN)
         return DayInfo(columns=columns, files=len(objects), source_bytes=sum(o["Size"] for o in objects),
                        hours_present=set(first_per_hour))
+
+    def _open_text_day(self, day: dt.date) -> DayInfo:
+        objects = [o for o in self._objects(self.source_bucket, self.day_prefix(day))
+                   if o["Key"].endswith(TEXT_SUFFIX)]
+        hours: set[int] = set()
+        for o in objects:
+            if self.layout == "dated-daily":
+                m = _STAMP.search(o["Key"])
+                # a file stamped on another day has no known hour (its records' start decides)
+                if m and m.group(1) == f"{day:%Y%m%d}":
+                    hours.add(int(m.group(2)))
+            elif m := _HOUR.search(o["Key"]):
+                hours.add(int(m.group(1)))
+        # A text file's columns are its format's, which the deployment states (the header
+        # line would tell too, but reading it costs a GET per file for no new answer).
+        columns = {fields.BY_NAME[n].column for n in self.log_fields} if objects else set()
+        return DayInfo(columns=columns, files=len(objects), source_bytes=sum(o["Size"] for o in objects),
+                       hours_present=hours)
 
     def _parquet_columns(self, key: str) -> list[str]:
         import awswrangler as wr

@@ -27,7 +27,9 @@ def make_engine(settings: QuerySettings) -> QueryEngine:
         return AthenaEngine(settings)
     from flowdigest.engine.duckdb_engine import DuckDBEngine
 
-    engine: QueryEngine = DuckDBEngine(Path(settings.source), settings.local_dir / "rollup")
+    # The configured format reads text files that lack a header line (AWS's have one).
+    log_format = " ".join(settings.source_fields) if settings.source_format == "plain-text" else None
+    engine: QueryEngine = DuckDBEngine(Path(settings.source), settings.local_dir / "rollup", log_format=log_format)
     return engine
 
 

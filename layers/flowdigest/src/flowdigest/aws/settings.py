@@ -15,6 +15,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from flowdigest import fields
 from flowdigest.aws.errors import SettingsError
 from flowdigest.pricing import Prices
 
@@ -73,6 +74,12 @@ class QuerySettings(_EnvSettings):
     reports_bucket: str | None = Field(None, alias="FLOWDIGEST_REPORTS_BUCKET")
     rollup_prefix: str = Field("rollup/", alias="FLOWDIGEST_ROLLUP_PREFIX")
     insights: list[str] | None = Field(None, alias="FLOWDIGEST_INSIGHTS")
+    # athena: how the flow logs are delivered (template.yaml's ExistingFlowLog* parameters).
+    # Parquet always has the Hive per-hour layout; plain text has either that or AWS's
+    # default daily folders, and its fields are the flow log's format, in order.
+    source_format: Literal["parquet", "plain-text"] = Field("parquet", alias="FLOWDIGEST_SOURCE_FORMAT")
+    source_layout: Literal["hive-hourly", "dated-daily"] = Field("hive-hourly", alias="FLOWDIGEST_SOURCE_LAYOUT")
+    source_fields: tuple[str, ...] = Field(fields.DEFAULT_FORMAT, alias="FLOWDIGEST_SOURCE_FIELDS")
     # duckdb only: where rollups go, and sample days generated on demand (sam local invoke)
     local_dir: Path = Field(Path(LOCAL_DIR), alias="FLOWDIGEST_LOCAL_DIR")
     sample_days: int = Field(0, ge=0, le=31, alias="FLOWDIGEST_SAMPLE_DAYS")
@@ -86,6 +93,18 @@ class QuerySettings(_EnvSettings):
             return ids or None
         return value
 
+    @field_validator("source_fields", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        # "version account-id ..." or a LogFormat string "${version} ${account-id} ..."
+        names = [t.removeprefix("${").removesuffix("}") for t in value.split()] if isinstance(value, str) else value
+        unknown = [n for n in names if n not in fields.BY_NAME]
+        if unknown:
+            raise ValueError(f"unknown flow-log field(s) {', '.join(unknown)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a field appears twice")
+        return tuple(names)
+
     @model_validator(mode="after")
     def _engine_needs(self) -> Self:
         if self.engine == "athena":
@@ -97,6 +116,9 @@ class QuerySettings(_EnvSettings):
                 raise ValueError(f"the athena engine needs {', '.join(missing)}")
             if not self.source.startswith("s3://"):
                 raise ValueError("FLOWDIGEST_SOURCE must be s3://bucket/prefix/ for the athena engine")
+        if self.source_format == "parquet" and self.source_layout != "hive-hourly":
+            raise ValueError("FLOWDIGEST_SOURCE_LAYOUT dated-daily is for plain-text flow logs only "
+                             "(Parquet is read in the hive-hourly layout)")
         return self
 
 
