@@ -14,7 +14,6 @@ from flowdigest import pipeline
 from flowdigest.aws.events import RenderEvent, parse
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import RenderSettings
-from flowdigest.models import InsightResult
 
 SETTINGS = RenderSettings.from_env()
 STORE = SETTINGS.make_store()
@@ -27,17 +26,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = parse(RenderEvent, event)
     plan = request.plan
     logger.append_keys(report_date=plan.report_date.isoformat(), step="render")
-    # The Map only queries runnable insights; the report also lists the skipped ones.
-    results = list(request.results)
-    have = {r.id for r in results}
-    results += [InsightResult(id=i, status="skipped", reason=why)
-                for i, why in plan.skipped.items() if i not in have]
-
     renderer = None
     if SETTINGS.charts:
         from flowdigest.charts.render import PngRenderer  # the charts layer; Chromium starts once
 
         renderer = PngRenderer()
-    output = pipeline.render_step(plan, results, STORE, renderer, SETTINGS.prices, progress=logger.info)
+    output = pipeline.render_step(plan, request.results, STORE, renderer, SETTINGS.prices, progress=logger.info)
     metrics.add_metric(name="Charts", unit=MetricUnit.Count, value=len(output.charts))
     return output.model_dump(mode="json")

@@ -117,6 +117,10 @@ def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
                 progress: Progress = _quiet) -> RenderOutput:
     """Assemble report.json, draw the charts, build message.json and preview.html."""
     prices = prices or Prices()
+    # The queries run only for runnable insights; the report also lists the skipped ones.
+    have = {r.id for r in results}
+    results = [*results, *(InsightResult(id=i, status="skipped", reason=why)
+                           for i, why in plan.skipped.items() if i not in have)]
     rep = report.build(plan, results, prices)
     day = plan.report_date.isoformat()
     charts: list[ChartRef] = []

@@ -21,7 +21,7 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format)
     plan = pipeline.prepare(engine, report_date, insights, progress=progress)
     results = []
-    for insight_id in [*plan.insights, *plan.skipped]:
+    for insight_id in plan.insights:
         results.append(pipeline.run_insight(engine, plan, insight_id))
         progress(f"insight {insight_id}: {results[-1].status}")
     output = render(plan, results, out, charts=charts, prices=prices, progress=progress)
