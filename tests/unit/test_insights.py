@@ -145,3 +145,26 @@ def test_day_without_files(tmp_path: Path) -> None:
     assert report["totals"]["flows"] == 0
     reasons = {e["reason"] for e in report["insights"].values()}
     assert reasons == {f"no flow logs were delivered for {REPORT_DAY}"}
+
+
+def test_nat_seen_only_from_the_instances(tmp_path: Path) -> None:
+    """Flow logs on the instances' subnets only: traffic_path 1 to S3 is the NAT gateway's."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    src, root = tmp_path / "full", tmp_path / "logs"
+    sample.generate_day(src, REPORT_DAY, records=5_000, seed=3)
+    nat_eni = sample.network(seed=3).nat_eni
+    for f in src.rglob("*.parquet"):
+        table = pq.read_table(f)
+        dest = root / f.relative_to(src)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.filter(pc.not_equal(table["interface_id"], nat_eni)), dest, compression="gzip")
+    report = load_report(run_day(root, REPORT_DAY, tmp_path / "out", charts=False))
+    records = oracle.read_day(root, REPORT_DAY)
+    got = {(r["service"], r["path"], r["direction"]): r["bytes"] for r in rows(report, "gateway_endpoint")}
+    assert got == oracle.gateway_endpoint(records)
+    via_instances = sum(r["bytes"] for r in records if r["log_status"] == "OK" and r["action"] == "ACCEPT"
+                        and r["pkt_dst_aws_service"] == "S3" and r["traffic_path"] == 1)
+    assert via_instances > 0 and got[("S3", "nat", "to_service")] == via_instances
+    assert rows(report, "nat_gateway")[0]["bytes"] == 0  # no NAT interface logged: nothing to count there
