@@ -171,7 +171,7 @@ def test_rollup_table_matches_what_the_query_function_unloads() -> None:
     assert params["projection.dt.type"] == "date" and params["projection.dt.format"] == "yyyy-MM-dd"
     assert params["storage.location.template"] == {"Fn::Sub": "s3://${ReportsBucket}/rollup/dt=${!dt}/"}
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
-    glue = {"INT": "int", "BIGINT": "bigint", "VARCHAR": "string"}
+    glue = {"INT": "int", "BIGINT": "bigint", "VARCHAR": "string", "BOOLEAN": "boolean"}
     expected = [(c, glue[t]) for c, t in queries.ROLLUP_SCHEMA.items() if c != "dt"]
     assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == expected
     sql = unload_sql("SELECT 1", "s3://reports/rollup/dt=2026-11-20/")

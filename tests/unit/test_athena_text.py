@@ -294,7 +294,9 @@ def test_rollup_over_corpus_text_matches_the_local_engine(fmt: str, layout: str,
         write_log(root, folder(layout, DAY, 0) + object_name(None, 2), table)
         write_log(root, folder(layout, DAY, 0) + object_name(dt.datetime(2026, 11, 19, 23, 55), 3), table)
     expected = local_rollup(root, DAY, tmp_path)
-    assert expected and sum(r[-3] for r in expected) == table.num_rows * (3 if layout == "dated-daily" else 1)
+    # every record is counted once in each grouping set; the 'flows' set is enough to check
+    flows = sum(r[-3] for r in expected if r[0] == "flows")
+    assert expected and flows == table.num_rows * (3 if layout == "dated-daily" else 1)
     assert athena_rollup(root, layout, log_fields, DAY) == expected
 
 
@@ -305,5 +307,5 @@ def test_rollup_over_a_sample_day_in_text_matches_its_parquet_rollup(layout: str
     from_parquet = local_rollup(sample_day, DAY, tmp_path / "parquet")
     assert local_rollup(root, DAY, tmp_path / "text") == from_parquet
     assert athena_rollup(root, layout, fields.V5_FORMAT, DAY) == from_parquet
-    hours = {r[0] for r in from_parquet}
+    hours = {r[1] for r in from_parquet if r[0] == "hours"}
     assert hours == set(range(24))  # the delivery hours, as Hive's hour=HH

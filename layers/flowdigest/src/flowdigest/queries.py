@@ -24,12 +24,15 @@ ROW_LIMIT = 10
 # The rollup's columns and types: daily_rollup.sql's output.
 ROLLUP_KEYS: tuple[str, ...] = (
     "log_status", "action", "interface_id", "instance_id", "srcaddr", "dstaddr", "dstport",
-    "protocol", "flow_direction", "traffic_path", "pkt_srcaddr", "pkt_dstaddr",
-    "pkt_src_aws_service", "pkt_dst_aws_service",
+    "protocol", "flow_direction", "traffic_path", "pkt_src_aws_service", "pkt_dst_aws_service",
 )
 ROLLUP_SCHEMA: dict[str, str] = {
+    "rollup_set": "VARCHAR",  # which grouping set a row belongs to (daily_rollup.sql)
     "hour": "INT",
-    **{c: fields.BY_COLUMN[c].sql_type for c in ROLLUP_KEYS},
+    **{c: fields.BY_COLUMN[c].sql_type for c in ROLLUP_KEYS[:10]},
+    "src_translated": "BOOLEAN",  # pkt_srcaddr <> srcaddr
+    "dst_translated": "BOOLEAN",  # pkt_dstaddr <> dstaddr
+    **{c: fields.BY_COLUMN[c].sql_type for c in ROLLUP_KEYS[10:]},
     "flows": "BIGINT",
     "packets": "BIGINT",
     "bytes": "BIGINT",
@@ -40,7 +43,7 @@ FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},
 }
 # Columns of the raw logs the rollup reads: what Athena scans (besides partitions).
-ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "packets", "bytes")
+ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "pkt_srcaddr", "pkt_dstaddr", "packets", "bytes")
 
 
 @functools.cache

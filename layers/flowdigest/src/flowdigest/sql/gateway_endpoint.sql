@@ -1,7 +1,8 @@
 -- Bytes sent to S3 and DynamoDB, by the path they took. The rules (README, "How the
 -- gateway-endpoint path is decided"):
 --  * NAT gateway interfaces are the ones whose records carry a packet address that differs
---    from the record's address (pkt_srcaddr <> srcaddr or pkt_dstaddr <> dstaddr).
+--    from the record's address (pkt_srcaddr <> srcaddr or pkt_dstaddr <> dstaddr: the
+--    rollup's src_translated / dst_translated).
 --  * On a NAT gateway interface only the public leg counts (record addresses equal the
 --    packet addresses): the private leg is the same bytes again. Bytes both to and from
 --    the service count there, as the NAT gateway processes (and bills) both.
@@ -11,11 +12,12 @@
 --    is the NAT gateway, counted here only when no NAT gateway interface is logged (else
 --    the NAT interface's own records count those bytes); NULL is unknown.
 WITH ok AS (
-    SELECT * FROM {rollup} WHERE dt = '{date}' AND log_status = 'OK' AND "action" = 'ACCEPT'
+    SELECT * FROM {rollup}
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK' AND "action" = 'ACCEPT'
 ),
 nat_interfaces AS (
     SELECT DISTINCT interface_id FROM ok
-    WHERE pkt_dstaddr <> dstaddr OR pkt_srcaddr <> srcaddr
+    WHERE dst_translated OR src_translated
 ),
 nat_logged AS (
     SELECT COUNT(*) AS n FROM nat_interfaces
@@ -44,8 +46,7 @@ classified AS (
     WHERE
         (
             n.interface_id IS NOT NULL
-            AND (ok.pkt_srcaddr IS NULL OR ok.pkt_srcaddr = ok.srcaddr)
-            AND (ok.pkt_dstaddr IS NULL OR ok.pkt_dstaddr = ok.dstaddr)
+            AND NOT COALESCE(ok.src_translated OR ok.dst_translated, false)
             AND (ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB') OR ok.pkt_src_aws_service IN ('S3', 'DYNAMODB'))
         )
         OR (

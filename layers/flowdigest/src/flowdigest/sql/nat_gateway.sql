@@ -2,18 +2,19 @@
 -- addresses behind them and the external addresses they reached. NAT gateway interfaces
 -- and their private addresses are recognised as in gateway_endpoint.sql.
 WITH ok AS (
-    SELECT * FROM {rollup} WHERE dt = '{date}' AND log_status = 'OK' AND "action" = 'ACCEPT'
+    SELECT * FROM {rollup}
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK' AND "action" = 'ACCEPT'
 ),
 nat_interfaces AS (
     SELECT DISTINCT interface_id FROM ok
-    WHERE pkt_dstaddr <> dstaddr OR pkt_srcaddr <> srcaddr
+    WHERE dst_translated OR src_translated
 ),
 on_nat AS (
     SELECT ok.* FROM ok JOIN nat_interfaces AS n ON ok.interface_id = n.interface_id
 ),
 nat_addresses AS (
     -- the NAT's own private address: where the private leg of outbound packets goes
-    SELECT DISTINCT dstaddr AS address FROM on_nat WHERE pkt_dstaddr <> dstaddr
+    SELECT DISTINCT dstaddr AS address FROM on_nat WHERE dst_translated
 ),
 public_leg AS (
     SELECT
@@ -21,12 +22,12 @@ public_leg AS (
         COALESCE(pkt_dst_aws_service, pkt_src_aws_service) AS service,
         bytes, flows
     FROM on_nat
-    WHERE (pkt_srcaddr IS NULL OR pkt_srcaddr = srcaddr) AND (pkt_dstaddr IS NULL OR pkt_dstaddr = dstaddr)
+    WHERE NOT COALESCE(src_translated OR dst_translated, false)
 ),
 private_leg AS (
-    SELECT CASE WHEN pkt_dstaddr <> dstaddr THEN srcaddr ELSE dstaddr END AS internal, bytes, flows
+    SELECT CASE WHEN dst_translated THEN srcaddr ELSE dstaddr END AS internal, bytes, flows
     FROM on_nat
-    WHERE pkt_dstaddr <> dstaddr OR pkt_srcaddr <> srcaddr
+    WHERE dst_translated OR src_translated
 )
 (
     SELECT 'total' AS kind, CAST(NULL AS VARCHAR) AS address, CAST(NULL AS VARCHAR) AS service,
