@@ -28,18 +28,23 @@ def nat_bytes(rows: Rows) -> int:
     return sum(int(r["bytes"]) for r in rows if r["path"] == "nat")
 
 
+SHORT_LABELS = {**PATH_LABELS, "gateway_endpoint_or_internet_gateway": "endpoint or IGW (code 2)",
+                "other": "other paths"}
+
+
 def summary(rows: Rows, ctx: Context) -> str:
     if not rows:
         return "No S3 or DynamoDB traffic seen."
     parts = []
     for service, paths in sorted(by_service(rows).items()):
-        parts.append(f"{service}: " + ", ".join(
-            f"{human_bytes(b)} via {PATH_LABELS.get(p, p)}" for p, b in sorted(paths.items(), key=lambda x: -x[1])
-        ))
+        total = sum(paths.values()) or 1
+        parts.append(f"{service} " + ", ".join(
+            f"{b / total * 100:.0f} % ({human_bytes(b)}) via {SHORT_LABELS.get(p, p)}"
+            for p, b in sorted(paths.items(), key=lambda x: -x[1])))
     nat = nat_bytes(rows)
     if nat:
-        parts.append(f"the NAT share costs ≈ {usd(ctx.prices.nat_cost(nat))} "
-                     f"(at ${ctx.prices.nat_per_gb}/GB processed) — a gateway endpoint is free")
+        parts.append(f"the NAT share cost ≈ {usd(ctx.prices.nat_cost(nat))} that day "
+                     f"(${ctx.prices.nat_per_gb}/GB processed); through a gateway endpoint it is free")
     else:
         parts.append("none of it goes through a NAT gateway")
     return "; ".join(parts)
