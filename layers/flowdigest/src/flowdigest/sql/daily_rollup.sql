@@ -2,7 +2,8 @@
 -- logs are scanned once a day (the columns below only, the day's partitions only).
 -- One scan feeds four grouping sets, each as narrow as the insights that read it:
 --   flows   pairs, interfaces, paths and AWS services (no hour, no port: those multiply rows)
---   hours   bytes and records per hour, interface and direction
+--   hours   bytes and records per hour, interface, direction and action (small: the
+--           headline reads it for eight days)
 --   ports   bytes per destination port and protocol
 --   rejects rejected sources and ports (accepted rows collapse: their address and port are NULL)
 -- Packet-level addresses matter only as "translated or not" (the NAT gateway's legs).
@@ -46,7 +47,7 @@ FROM (
 GROUP BY GROUPING SETS (
     (log_status, "action", interface_id, instance_id, srcaddr, dstaddr, flow_direction, traffic_path,
      src_translated, dst_translated, pkt_src_aws_service, pkt_dst_aws_service),
-    ("hour", log_status, interface_id, flow_direction),
+    ("hour", log_status, "action", interface_id, flow_direction),
     (log_status, protocol, dstport),
     (log_status, "action", rejected_srcaddr, protocol, rejected_dstport)
 )

@@ -10,6 +10,6 @@ SELECT
     SUM(CASE WHEN log_status = 'NODATA' THEN flows ELSE 0 END) AS nodata_records,
     SUM(CASE WHEN log_status = 'SKIPDATA' THEN flows ELSE 0 END) AS skipdata_records
 FROM {rollup}
-WHERE dt BETWEEN '{history_start}' AND '{date}' AND rollup_set = 'flows'
+WHERE dt BETWEEN '{history_start}' AND '{date}' AND rollup_set = 'hours'
 GROUP BY dt
 ORDER BY dt
