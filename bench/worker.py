@@ -1,0 +1,249 @@
+"""One measurement, in a fresh process: `python -m bench.worker TASK --out result.json ...`.
+
+The parent (bench/run.py) starts one of these per run and reads the process's peak RSS
+from wait4(), so each figure is the peak of a process that did that one thing (DuckDB and
+Arrow allocate outside Python's heap, which only the OS sees). Times are taken here,
+around the work only: interpreter start and imports are reported apart (`import_seconds`,
+`rss_after_imports`).
+
+Tasks:
+  history   build the rollups of the given days (setup, not timed for the table)
+  pandas-history  the pandas baseline's summaries of the 7 days before --date (setup)
+  scan      read the rollup's raw columns from the day's files, nothing else (the floor)
+  rollup    the report day's rollup: list the day's files + build its rollup
+  queries   the nine insight queries over the stored rollups (the day's must exist)
+  together  both, as a report runs them: pipeline.prepare + every run_insight
+  baseline  the pandas baseline (bench/baseline_pandas.py)
+  charts    the report's charts: first chart (browser start included), then warm passes
+  profile   the rollup build under DuckDB's profiler (EXPLAIN ANALYZE's tree and JSON)
+"""
+
+from __future__ import annotations
+
+import time
+
+_T0 = time.perf_counter()
+
+import argparse  # noqa: E402  (the clock starts before any import)
+import datetime as dt  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+def _status_kib(key: str) -> int:
+    """A /proc/self/status figure (VmRSS, VmHWM) in KiB; 0 where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from flowdigest.engine.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(args.source, args.rollup_dir)
+
+
+def _plan_from_rollups(engine: Any, day: dt.date) -> Any:
+    """The DayPlan prepare() would return, without building anything: the day's and the
+    history's rollups are already stored (the `queries` task times the queries alone)."""
+    from flowdigest import queries
+    from flowdigest.insights import INSIGHTS
+    from flowdigest.models import DayPlan
+
+    info = engine.open_day(day)
+    have = engine.rollup_days()
+    if day not in have:
+        raise SystemExit(f"no rollup for {day} in {engine.rollup_dir}: run the rollup task first")
+    history = [d for k in range(queries.HISTORY_DAYS, 0, -1) if (d := day - dt.timedelta(days=k)) in have]
+    return DayPlan(report_date=day, columns=sorted(info.columns), files=info.files, source_bytes=info.source_bytes,
+                   hours_present=sorted(info.hours_present), insights=list(INSIGHTS), history_days=history,
+                   bad_files=info.bad_files)
+
+
+def _run_insights(engine: Any, plan: Any) -> tuple[dict[str, float], list[Any]]:
+    from flowdigest import pipeline
+
+    seconds, results = {}, []
+    for i in [*plan.insights, *plan.skipped]:
+        t = time.perf_counter()
+        results.append(pipeline.run_insight(engine, plan, i))
+        seconds[i] = time.perf_counter() - t
+    return seconds, results
+
+
+def task_history(args: argparse.Namespace) -> dict[str, Any]:
+    engine = _engine(args)
+    seconds = {}
+    for d in args.days:
+        t = time.perf_counter()
+        engine.build_rollup(dt.date.fromisoformat(d))
+        seconds[d] = time.perf_counter() - t
+    return {"seconds": sum(seconds.values()), "per_day": seconds}
+
+
+def task_rollup(args: argparse.Namespace) -> dict[str, Any]:
+    engine = _engine(args)
+    t = time.perf_counter()
+    engine.open_day(args.date)
+    t_open = time.perf_counter()
+    engine.build_rollup(args.date)
+    t_end = time.perf_counter()
+    return {"seconds": t_end - t, "open_seconds": t_open - t, "build_seconds": t_end - t_open}
+
+
+def task_pandas_history(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import baseline_pandas
+
+    t = time.perf_counter()
+    days = baseline_pandas.build_history(args.source, args.history_dir, args.date)
+    return {"seconds": time.perf_counter() - t, "days": days}
+
+
+def task_scan(args: argparse.Namespace) -> dict[str, Any]:
+    """The floor under any rollup build with DuckDB: read (decompress, decode) every raw
+    column the rollup needs from the day's files, with no grouping at all."""
+    import duckdb
+
+    from flowdigest import queries
+    from flowdigest.sources import load_day
+
+    files = load_day(args.source, args.date).parquet_files
+    listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    touch = ", ".join(f'min("{c}")' for c in queries.ROLLUP_SOURCE_COLUMNS)
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.execute(f"SELECT count(*), {touch} FROM read_parquet({listing})").fetchall()
+    return {"seconds": time.perf_counter() - t, "columns": len(queries.ROLLUP_SOURCE_COLUMNS), "files": len(files)}
+
+
+def task_queries(args: argparse.Namespace) -> dict[str, Any]:
+    engine = _engine(args)
+    plan = _plan_from_rollups(engine, args.date)
+    t = time.perf_counter()
+    per, results = _run_insights(engine, plan)
+    return {"seconds": time.perf_counter() - t, "per_insight": per,
+            "rows": {r.id: r.rows for r in results}, "status": {r.id: r.status for r in results}}
+
+
+def task_together(args: argparse.Namespace) -> dict[str, Any]:
+    from flowdigest import pipeline
+
+    engine = _engine(args)
+    t = time.perf_counter()
+    plan = pipeline.prepare(engine, args.date)
+    t_prep = time.perf_counter()
+    per, results = _run_insights(engine, plan)
+    t_end = time.perf_counter()
+    return {"seconds": t_end - t, "prepare_seconds": t_prep - t, "queries_seconds": t_end - t_prep,
+            "per_insight": per, "rows": {r.id: r.rows for r in results},
+            "status": {r.id: r.status for r in results},
+            "plan": json.loads(plan.model_dump_json()),
+            "results": [json.loads(r.model_dump_json()) for r in results]}
+
+
+def task_baseline(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import baseline_pandas
+
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
+    rows = baseline_pandas.run(args.source, args.history_dir, args.date, phases)
+    return {"seconds": time.perf_counter() - t, "phases": phases, "rows": rows}
+
+
+def task_charts(args: argparse.Namespace) -> dict[str, Any]:
+    from flowdigest import report
+    from flowdigest.charts.render import PngRenderer, stop_server
+    from flowdigest.models import DayPlan, InsightResult
+    from flowdigest.pricing import Prices
+
+    saved = json.loads(Path(args.input).read_text())
+    plan = DayPlan.model_validate(saved["plan"])
+    results = [InsightResult.model_validate(r) for r in saved["results"]]
+    prices = Prices()
+    t = time.perf_counter()
+    rep = report.build(plan, results, prices)
+    figs = [fig for _, fig in report.figures(rep, plan, prices)]
+    t_figs = time.perf_counter()
+    renderer = PngRenderer()
+    w, h = report.CHART_WIDTH, report.CHART_HEIGHT
+    t0 = time.perf_counter()
+    renderer.render(figs[0], w, h)
+    first = time.perf_counter() - t0
+    passes = []
+    for _ in range(args.passes):
+        t0 = time.perf_counter()
+        for fig in figs:
+            renderer.render(fig, w, h)
+        passes.append(time.perf_counter() - t0)
+    stop_server()
+    return {"charts": len(figs), "figures_seconds": t_figs - t, "first_chart_seconds": first,
+            "find_seconds": renderer.find_seconds, "browser_start_seconds": renderer.browser_start_seconds,
+            "first_pass_seconds": passes[0], "pass_seconds": passes,
+            "per_chart_seconds": renderer.chart_seconds[1:1 + len(figs)]}
+
+
+def task_profile(args: argparse.Namespace) -> dict[str, Any]:
+    engine = _engine(args)
+    out = Path(args.profile_out)
+    engine.open_day(args.date)
+    # The last statement build_rollup runs is the COPY: its profile is what stays in the file.
+    engine.con.execute("SET enable_profiling = 'json'")
+    engine.con.execute("SET profiling_mode = 'detailed'")
+    engine.con.execute(f"SET profiling_output = '{out.with_suffix('.json')}'")
+    t = time.perf_counter()
+    engine.build_rollup(args.date)
+    seconds = time.perf_counter() - t
+    engine.con.execute(f"SET profiling_output = '{out.with_suffix('.txt')}'")  # .txt suits either format
+    engine.con.execute("SET enable_profiling = 'query_tree'")
+    engine.build_rollup(args.date)
+    engine.con.execute("RESET enable_profiling")
+    return {"seconds": seconds, "json": str(out.with_suffix(".json")), "text": str(out.with_suffix(".txt"))}
+
+
+ENGINE_MODULES = ("flowdigest.engine.duckdb_engine", "flowdigest.pipeline")
+PRELOAD = {
+    "baseline": ("bench.baseline_pandas",),
+    "pandas-history": ("bench.baseline_pandas",),
+    "charts": ("flowdigest.charts.render", "flowdigest.report"),
+}
+TASKS = {
+    "history": task_history, "pandas-history": task_pandas_history, "scan": task_scan, "rollup": task_rollup,
+    "queries": task_queries, "together": task_together, "baseline": task_baseline, "charts": task_charts,
+    "profile": task_profile,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.worker")
+    p.add_argument("task", choices=sorted(TASKS))
+    p.add_argument("--out", type=Path, required=True, help="where to write the result (JSON)")
+    p.add_argument("--source", type=Path)
+    p.add_argument("--rollup-dir", type=Path)
+    p.add_argument("--history-dir", type=Path, help="baseline: the pandas history summaries")
+    p.add_argument("--date", type=dt.date.fromisoformat)
+    p.add_argument("--days", nargs="*", default=[], help="history: the days to build")
+    p.add_argument("--input", help="charts: a together result (plan and results)")
+    p.add_argument("--passes", type=int, default=3, help="charts: warm passes over every chart")
+    p.add_argument("--profile-out", help="profile: output path without suffix")
+    args = p.parse_args(argv)
+    fn = TASKS[args.task]
+    # Import what the task needs before the clock starts, so `seconds` is the work alone.
+    for module in PRELOAD.get(args.task, ENGINE_MODULES):
+        importlib.import_module(module)
+    imported = time.perf_counter()
+    rss = _status_kib("VmRSS")
+    result = fn(args)
+    result.update(import_seconds=imported - _T0, rss_after_imports=rss * 1024, hwm=_status_kib("VmHWM") * 1024)
+    args.out.write_text(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
