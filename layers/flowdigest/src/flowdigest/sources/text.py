@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import functools
 import gzip
 import json
 import re
@@ -38,7 +39,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # (`${srcaddr}`) or as a Parquet column (`log_status`).
 _HEADER_TOKEN = re.compile(r"(?:\$\{)?([a-z][a-z0-9_-]*)\}?")
 _INT = re.compile(r"-?\d+")
-_FIELD_NAMES = pa.array(list(fields.BY_NAME))
+@functools.cache
+def _field_names() -> pa.Array:
+    # built on first use: pa.array() on a list imports pandas, ~35 MiB a process needs no more
+    return pa.array(list(fields.BY_NAME))
 _INT_RANGE = {pa.int32(): 2**31, pa.int64(): 2**63}
 
 
@@ -192,7 +196,7 @@ def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | Non
         return None
     # A different header mid-file whose fields are all strings would pass as a record.
     col0 = table.column(0)
-    names_in_data = pa.types.is_string(col0.type) and pc.any(pc.is_in(col0, _FIELD_NAMES)).as_py()
+    names_in_data = pa.types.is_string(col0.type) and pc.any(pc.is_in(col0, _field_names())).as_py()
     if names_in_data:
         return None
     return table.cast(schema)
