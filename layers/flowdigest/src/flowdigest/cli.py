@@ -75,6 +75,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="run only these insights (default: all)")
     p.add_argument("--force", action="store_true",
                    help="post to Slack even if this day was already posted to the channel")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build the day's rollup again even if its files are unchanged since the last run")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -149,7 +151,7 @@ def _demo(args: argparse.Namespace, progress: Progress) -> Path:
         sample.generate_days(source, day, days=8, records=args.records)
         stamp.touch()
     return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
-                   progress=progress)
+                   reuse_rollups=not args.rebuild, progress=progress)
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> Path:
@@ -159,7 +161,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> Path:
         raise UserError(f"--source {args.source}: no such folder")
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
-                   progress=progress)
+                   reuse_rollups=not args.rebuild, progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

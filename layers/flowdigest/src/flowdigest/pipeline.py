@@ -57,7 +57,9 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
     info = engine.open_day(report_date)
     progress(f"{report_date}: {info.files} files, {info.source_bytes / 2**20:.1f} MiB, "
              f"{len(info.hours_present)} of 24 hours delivered")
-    if info.files:
+    if info.files and engine.rollup_current(report_date):
+        progress(f"{report_date}: the daily rollup is current (same files as when built), reusing it")
+    elif info.files:
         progress(f"{report_date}: building the daily rollup")
         engine.build_rollup(report_date)
     have = engine.rollup_days()

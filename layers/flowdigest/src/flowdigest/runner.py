@@ -14,11 +14,12 @@ from flowdigest.store import LocalStore
 
 def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = True,
             skip_bad: bool = False, log_format: str | None = None, insights: list[str] | None = None,
-            prices: Prices | None = None,
+            prices: Prices | None = None, reuse_rollups: bool = True,
             progress: pipeline.Progress = pipeline._quiet) -> Path:
     """Report on one day of flow logs under `source`; returns the report folder out/<date>."""
     pipeline.check_insights(insights)  # fail before any work on a typo
-    engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format)
+    engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
+                          reuse_rollups=reuse_rollups)
     plan = pipeline.prepare(engine, report_date, insights, progress=progress)
     results = []
     for insight_id in plan.insights:

@@ -186,6 +186,9 @@ class AthenaEngine:
         sql = queries.render("daily_rollup", day, flow_logs=self.flow_logs_table)
         self.execute(unload_sql(sql, f"s3://{self.reports_bucket}/{prefix}"))
 
+    def rollup_current(self, day: dt.date) -> bool:
+        return False  # a scheduled run reports a new day; a re-run means new files: rebuild
+
     # -- the stored rollups -------------------------------------------------------------
     def rollup_days(self) -> set[dt.date]:
         days = set()

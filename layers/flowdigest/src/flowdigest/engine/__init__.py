@@ -26,6 +26,10 @@ class QueryEngine(Protocol):
         """List the day's flow-log files and the fields they carry (no data scan)."""
         ...
 
+    def rollup_current(self, day: dt.date) -> bool:
+        """Whether the stored rollup of `day` was built from exactly the files there now."""
+        ...
+
     def build_rollup(self, day: dt.date) -> None:
         """Scan the day's raw logs once into the stored daily rollup (replacing it)."""
         ...

@@ -8,6 +8,8 @@ the Hive partition columns as VARCHAR; `daily_rollup` reads the stored rollups.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from flowdigest import fields, queries
 from flowdigest.engine import DayInfo
 from flowdigest.sources import DayData, load_day
 
+_BUILT_FROM = "built-from.sha256"  # beside rollup.parquet: the inputs it was built from
 _DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -30,9 +33,10 @@ class DuckDBEngine:
     rollup_table = "daily_rollup"
 
     def __init__(self, source: Path, rollup_dir: Path, *, skip_bad: bool = False, log_format: str | None = None,
-                 threads: int | None = None, memory_limit: str | None = None) -> None:
+                 threads: int | None = None, memory_limit: str | None = None, reuse_rollups: bool = True) -> None:
         self.source = source
         self.rollup_dir = rollup_dir
+        self.reuse_rollups = reuse_rollups
         self.skip_bad = skip_bad
         self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
@@ -83,11 +87,27 @@ class DuckDBEngine:
             parts.append(f"SELECT {self._select_list(set(), False)} WHERE false")
         self.con.execute("CREATE OR REPLACE VIEW flow_logs AS " + " UNION ALL ".join(parts))
 
+    def _fingerprint(self, day: dt.date, sql: str) -> str:
+        """What the day's rollup is built from: its files as they are now, and the SQL."""
+        data = self._day(day)
+        if data.text_tables:
+            return ""  # text is parsed into memory anyway; its rollup is always rebuilt
+        basis = {"inputs": sorted(data.inputs), "sql": sql, "skip_bad": self.skip_bad}
+        return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
+
+    def rollup_current(self, day: dt.date) -> bool:
+        stamp = self.rollup_dir / f"dt={day.isoformat()}" / _BUILT_FROM
+        if not self.reuse_rollups or not stamp.exists():
+            return False
+        want = self._fingerprint(day, queries.to_duckdb(queries.render("daily_rollup", day)))
+        return bool(want) and stamp.read_text().strip() == want
+
     def build_rollup(self, day: dt.date) -> None:
         self._register_flow_logs(self._day(day))
         sql = queries.to_duckdb(queries.render("daily_rollup", day))
         out = self.rollup_dir / f"dt={day.isoformat()}"
         out.mkdir(parents=True, exist_ok=True)
+        (out / _BUILT_FROM).unlink(missing_ok=True)  # stale until the new rollup is in place
         tmp = out / "rollup.parquet.tmp"
         # dt lives in the folder name, as Athena's UNLOAD writes a partition column
         self.con.execute(
@@ -95,6 +115,8 @@ class DuckDBEngine:
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         tmp.replace(out / "rollup.parquet")
+        if stamp := self._fingerprint(day, sql):
+            (out / _BUILT_FROM).write_text(stamp + "\n")
 
     # -- the stored rollups -------------------------------------------------------------
     def rollup_days(self) -> set[dt.date]:

@@ -62,6 +62,8 @@ class DayData:
     hive: bool = True  # every Parquet file sits under year=/month=/day=/hour= folders
     total_bytes: int = 0
     bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), skipped
+    # (path, size, mtime_ns) of every file read: a late or rewritten file changes it
+    inputs: list[tuple[str, int, int]] = field(default_factory=list)
     layout: str = ""  # "hive", "dated" (YYYY/MM/DD), "loose" (records' start), joined by "+"
     note: str = ""  # why the day is empty, when it is
 
@@ -143,7 +145,9 @@ def load_day(
                 data.text_tables.append(part.table)
             data.columns |= part.columns
             data.hours_present |= part.hours
-            data.total_bytes += c.path.stat().st_size
+            st = c.path.stat()
+            data.total_bytes += st.st_size
+            data.inputs.append((str(c.path), st.st_size, st.st_mtime_ns))
             kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
