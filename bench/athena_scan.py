@@ -10,11 +10,12 @@ reference reached from the query's root counts once per path to it. For each sca
 - its columns: after qualifying (SELECT * expanded) and pushing projections down, the
   columns of that table its SELECT uses;
 - its partitions: the days whose partition values (`dt`; `year/month/day`) satisfy the
-  partition conditions of its WHERE;
+  partition conditions of its WHERE, and for the rollup the grouping sets (`rollup_set`);
 - its row groups: those whose min/max statistics do not rule out the WHERE's
-  `column = 'literal'` conditions (the rollup's `rollup_set`, say), as Athena skips them.
-`flow_logs` is the day's raw files; `daily_rollup` the rollups, one file per day
-(OUT/rollup/dt=YYYY-MM-DD/rollup.parquet), for the report day and the 7 before it.
+  `column = 'literal'` conditions (`log_status = 'OK'`, say), as Athena skips them.
+`flow_logs` is the day's raw files; `daily_rollup` the rollups, one folder per day and
+grouping set (OUT/rollup/dt=YYYY-MM-DD/rollup_set=flows/*.parquet), for the report day and
+the 7 before it.
 
 Three ways to produce the report are costed:
 - floor: the raw columns the whole report needs, read once (no query can read less): the
@@ -52,7 +53,7 @@ TB = 2**40
 MIN_BILLED = 10 * MB
 FLOW_LOGS, ROLLUP = "flow_logs", "daily_rollup"
 # Columns that are partitions (in the path, not in the files): never scanned.
-PARTITIONS = {FLOW_LOGS: set(fields.PARTITION_COLUMNS), ROLLUP: {"dt"}}
+PARTITIONS = {FLOW_LOGS: set(fields.PARTITION_COLUMNS), ROLLUP: set(queries.ROLLUP_PARTITIONS)}
 SCHEMAS: dict[str, set[str]] = {FLOW_LOGS: set(queries.FLOW_LOGS_SCHEMA), ROLLUP: set(queries.ROLLUP_SCHEMA)}
 
 
@@ -65,6 +66,7 @@ class TableScan:
     columns: set[str]  # stored columns read (partition columns excluded)
     days: list[dt.date]  # the partitions read, among the report day and its history
     filters: list[tuple[str, Any]]  # `column = literal` conditions (row-group skipping)
+    sets: list[str] = field(default_factory=list)  # the rollup's grouping sets read
 
 
 def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
@@ -119,10 +121,12 @@ def table_scans(sql: str, days: list[dt.date]) -> list[TableScan]:
                 conds = _conjuncts(scope.expression.args.get("where"))
                 cols = {c.name for c in scope.columns if c.table == alias}
                 read = [d for d in days if all(_holds(c, _partition_values(table, d)) for c in conds)]
+                sets = [r for r in queries.ROLLUP_SETS if all(_holds(c, {"rollup_set": r}) for c in conds)]
                 filters = [(c.this.name, _literal(c.expression)) for c in conds
                            if isinstance(c, exp.EQ) and isinstance(c.this, exp.Column)
                            and c.this.name not in PARTITIONS[table] and _literal(c.expression) is not None]
-                out.append(TableScan(table, (cols & SCHEMAS[table]) - PARTITIONS[table], read, filters))
+                out.append(TableScan(table, (cols & SCHEMAS[table]) - PARTITIONS[table], read, filters,
+                                     sets if table == ROLLUP else []))
         for sub in [*scope.subquery_scopes, *scope.set_operation_scopes]:
             walk(sub)
 
@@ -279,22 +283,23 @@ def estimate(raw_files: dict[dt.date, list[Path]], rollup_dir: Path, day: dt.dat
     """The scan of every query of the report for `day`.
 
     `raw_files` maps each day (the report day and the history days present) to its raw
-    Parquet files; `rollup_dir` holds dt=YYYY-MM-DD/rollup.parquet for those days.
+    Parquet files; `rollup_dir` holds dt=YYYY-MM-DD/rollup_set=<set>/*.parquet for those days.
     """
     prices = prices or Prices()
     history = [day - dt.timedelta(days=k) for k in range(queries.HISTORY_DAYS, -1, -1)]
 
-    def rollups(days: list[dt.date]) -> list[Path]:
-        return [p for d in days if (p := rollup_dir / f"dt={d.isoformat()}" / "rollup.parquet").exists()]
+    def rollups(days: list[dt.date], sets: Iterable[str] = queries.ROLLUP_SETS) -> list[Path]:
+        return [p for d in days for r in sets
+                for p in sorted((rollup_dir / f"dt={d.isoformat()}" / f"rollup_set={r}").glob("*.parquet"))]
 
     def raw(days: list[dt.date]) -> list[Path]:
         return [f for d in days for f in raw_files.get(d, [])]
 
-    def files(table: str, days: list[dt.date]) -> list[Path]:
-        return raw(days) if table == FLOW_LOGS else rollups(days)
+    def files(scan: TableScan) -> list[Path]:
+        return raw(scan.days) if scan.table == FLOW_LOGS else rollups(scan.days, scan.sets)
 
     def query(name: str, scans: list[TableScan]) -> QueryScan:
-        n = sum(scanned(files(s.table, s.days), s.columns, [s.filters] if s.filters else None) for s in scans)
+        n = sum(scanned(files(s), s.columns, [s.filters] if s.filters else None) for s in scans)
         b = billed(n)
         cols = sorted(set().union(*(s.columns for s in scans))) if scans else []
         return QueryScan(name, scans[0].table if scans else "", max((len(s.days) for s in scans), default=0),
@@ -311,11 +316,11 @@ def estimate(raw_files: dict[dt.date, list[Path]], rollup_dir: Path, day: dt.dat
         naive.append(query(i, [TableScan(FLOW_LOGS, raw_cols, days, [])]))
         needed |= raw_cols
     day_files = raw_files.get(day, [])
-    rollup_file = rollups([day])
+    rollup_files = rollups([day])
     return Estimate(
         day_bytes=sum(f.stat().st_size for f in day_files),
         day_files=len(day_files),
-        rollup_bytes=rollup_file[0].stat().st_size if rollup_file else 0,
+        rollup_bytes=sum(f.stat().st_size for f in rollup_files),
         columns_floor=sorted(needed),
         floor_bytes=scanned(day_files, needed),
         rollup_build=build,

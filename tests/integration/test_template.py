@@ -169,14 +169,19 @@ def test_rollup_table_matches_what_the_query_function_unloads() -> None:
     params = table["Parameters"]
     assert table["Name"] == "daily_rollup"
     assert params["projection.dt.type"] == "date" and params["projection.dt.format"] == "yyyy-MM-dd"
-    assert params["storage.location.template"] == {"Fn::Sub": "s3://${ReportsBucket}/rollup/dt=${!dt}/"}
-    assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    assert params["storage.location.template"] == {
+        "Fn::Sub": "s3://${ReportsBucket}/rollup/dt=${!dt}/rollup_set=${!rollup_set}/"}
+    assert params["projection.rollup_set.type"] == "enum"
+    assert params["projection.rollup_set.values"].split(",") == list(queries.ROLLUP_SETS)
+    assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}, {"Name": "rollup_set", "Type": "string"}]
     glue = {"INT": "int", "BIGINT": "bigint", "VARCHAR": "string", "BOOLEAN": "boolean"}
-    expected = [(c, glue[t]) for c, t in queries.ROLLUP_SCHEMA.items() if c != "dt"]
+    expected = [(c, glue[t]) for c, t in queries.ROLLUP_SCHEMA.items() if c not in queries.ROLLUP_PARTITIONS]
     assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == expected
     sql = unload_sql("SELECT 1", "s3://reports/rollup/dt=2026-11-20/")
-    assert sql.startswith("UNLOAD (SELECT " + ", ".join(f'"{c}"' for c, _ in expected))
+    # UNLOAD writes the partition column as folders and wants it last in the select list
+    assert sql.startswith("UNLOAD (SELECT " + ", ".join(f'"{c}"' for c, _ in [*expected, ("rollup_set", "")]) + " ")
     assert "TO 's3://reports/rollup/dt=2026-11-20/'" in sql and "format = 'PARQUET'" in sql
+    assert "partitioned_by = ARRAY['rollup_set']" in sql
 
 
 def test_workgroup_enforces_location_encryption_and_a_scan_cap() -> None:

@@ -143,7 +143,9 @@ def athena_rollup(root: Path, layout: str, log_fields: tuple[str, ...], day: dt.
 def local_rollup(root: Path, day: dt.date, tmp: Path) -> list[tuple[Any, ...]]:
     engine = DuckDBEngine(root, tmp / "rollup")
     engine.build_rollup(day)
-    return rollup_rows(pq.read_table(tmp / "rollup" / f"dt={day.isoformat()}" / "rollup.parquet").to_pylist())
+    # the day's folder holds one rollup_set=<set>/ folder per grouping set
+    table = pq.read_table(tmp / "rollup" / f"dt={day.isoformat()}", partitioning="hive")
+    return rollup_rows([{**r, "rollup_set": str(r["rollup_set"])} for r in table.to_pylist()])
 
 
 # -- settings ------------------------------------------------------------------------------

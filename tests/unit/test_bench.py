@@ -27,7 +27,8 @@ def test_query_columns_come_from_the_sql() -> None:
     build = athena_scan.query_columns(queries.render("daily_rollup", DAY), DAY)
     assert build == {"flow_logs": set(queries.ROLLUP_SOURCE_COLUMNS)}  # `hour` is a partition: free
     health = athena_scan.query_columns(queries.render("data_health", DAY), DAY)["daily_rollup"]
-    assert {"hour", "log_status", "flows", "interface_id"} <= health <= set(queries.ROLLUP_SCHEMA) - {"dt"}
+    assert {"hour", "log_status", "flows", "interface_id"} <= health
+    assert health <= set(queries.ROLLUP_SCHEMA) - set(queries.ROLLUP_PARTITIONS)
     week = [DAY - dt.timedelta(days=k) for k in range(7, -1, -1)]
     reach = {n: max(len(s.days) for s in athena_scan.table_scans(queries.render(n, DAY), week))
              for n in ("headline", "new_talkers", "top_talkers")}
@@ -42,8 +43,9 @@ def test_scans_count_each_cte_reference_and_prune_partitions() -> None:
     scans = athena_scan.table_scans(sql, week)
     assert len(scans) == 2  # Trino inlines the CTE: two references, two scans
     assert all(s.days == [dt.date(2025, 6, 8), dt.date(2025, 6, 9)] for s in scans)
-    assert all(s.filters == [("rollup_set", "flows"), ("log_status", "OK")] for s in scans)
-    assert set().union(*(s.columns for s in scans)) == {"srcaddr", "dstaddr", "bytes", "rollup_set", "log_status"}
+    assert all(s.sets == ["flows"] for s in scans)  # a partition now: only its folder is read
+    assert all(s.filters == [("log_status", "OK")] for s in scans)
+    assert set().union(*(s.columns for s in scans)) == {"srcaddr", "dstaddr", "bytes", "log_status"}
 
 
 def test_rollup_lineage_maps_rollup_columns_to_raw_ones() -> None:

@@ -31,7 +31,7 @@ def run(logs: Path, out: Path, **kwargs: bool) -> tuple[dict, list[str]]:
 
 
 def rollup(out: Path) -> Path:
-    return out / "rollup" / f"dt={DAY.isoformat()}" / "rollup.parquet"
+    return out / "rollup" / f"dt={DAY.isoformat()}" / "rollup_set=flows" / "rollup_0.parquet"
 
 
 def test_a_second_run_reuses_the_rollup_and_gives_the_same_report(logs: Path, tmp_path: Path) -> None:

@@ -38,6 +38,9 @@ ROLLUP_SCHEMA: dict[str, str] = {
     "bytes": "BIGINT",
     "dt": "VARCHAR",
 }
+# The rollup's partitions (folders, not file columns): the day, then the grouping set.
+ROLLUP_PARTITIONS: tuple[str, ...] = ("dt", "rollup_set")
+ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects")
 FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{f.column: f.sql_type for f in fields.FIELDS},
     **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},

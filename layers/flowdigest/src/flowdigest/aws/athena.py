@@ -222,10 +222,13 @@ class AthenaEngine:
 
 
 def unload_sql(select_sql: str, location: str) -> str:
-    """daily_rollup.sql as an UNLOAD to `location`, without its dt column (in the path)."""
-    columns = ", ".join(f'"{c}"' for c in queries.ROLLUP_SCHEMA if c != "dt")
+    """daily_rollup.sql as an UNLOAD to `location` (the day's dt= folder), one folder per
+    grouping set (rollup_set=flows/...): a query for one set reads only its files."""
+    stored = [c for c in queries.ROLLUP_SCHEMA if c not in queries.ROLLUP_PARTITIONS]
+    columns = ", ".join(f'"{c}"' for c in [*stored, "rollup_set"])  # partition column last, as UNLOAD wants
     return (f"UNLOAD (SELECT {columns} FROM (\n{select_sql}\n) AS rollup)\n"
-            f"TO '{location}'\nWITH (format = 'PARQUET', compression = 'ZSTD')")
+            f"TO '{location}'\nWITH (format = 'PARQUET', compression = 'ZSTD', "
+            "partitioned_by = ARRAY['rollup_set'])")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from flowdigest import fields, queries
 from flowdigest.engine import DayInfo
 from flowdigest.sources import DayData, load_day
 
-_BUILT_FROM = "built-from.sha256"  # beside rollup.parquet: the inputs it was built from
+_BUILT_FROM = "_built_from.sha256"  # in dt=<day>/ (a "_" name: dataset readers skip it)
+_SET_FILES = "rollup_set=*/*.parquet"
 _DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -106,17 +108,24 @@ class DuckDBEngine:
         self._register_flow_logs(self._day(day))
         sql = queries.to_duckdb(queries.render("daily_rollup", day))
         out = self.rollup_dir / f"dt={day.isoformat()}"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / _BUILT_FROM).unlink(missing_ok=True)  # stale until the new rollup is in place
-        tmp = out / "rollup.parquet.tmp"
-        # dt lives in the folder name, as Athena's UNLOAD writes a partition column
+        tmp = self.rollup_dir / f".dt={day.isoformat()}.tmp"
+        self.rollup_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        # One folder per grouping set (rollup_set=flows/...), as Athena's UNLOAD writes
+        # them: a query for one set reads only its files. dt lives in the folder name.
         self.con.execute(
             f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} "
-            "(FORMAT parquet, COMPRESSION zstd)"
+            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}')"
         )
-        tmp.replace(out / "rollup.parquet")
         if stamp := self._fingerprint(day, sql):
-            (out / _BUILT_FROM).write_text(stamp + "\n")
+            (tmp / _BUILT_FROM).write_text(stamp + "\n")
+        # swap the whole day in: readers never see half a rollup
+        old = self.rollup_dir / f".dt={day.isoformat()}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
 
     # -- the stored rollups -------------------------------------------------------------
     def rollup_days(self) -> set[dt.date]:
@@ -125,12 +134,12 @@ class DuckDBEngine:
         days = set()
         for d in self.rollup_dir.iterdir():
             m = _DT_DIR.match(d.name)
-            if m and (d / "rollup.parquet").exists():
+            if m and any(d.glob(_SET_FILES)):
                 days.add(dt.date.fromisoformat(m.group(1)))
         return days
 
     def _register_rollup(self) -> None:
-        pattern = self.rollup_dir / "dt=*" / "rollup.parquet"
+        pattern = self.rollup_dir / "dt=*" / _SET_FILES
         if self.rollup_days():
             src = (f"read_parquet({_quote(pattern)}, hive_partitioning = true, "
                    "hive_types_autocast = false)")
