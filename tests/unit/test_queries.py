@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pytest
 import sqlglot
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the bench package lives at the repository root
+
+from bench.athena_scan import table_scans
 from flowdigest import queries
 from flowdigest.insights import INSIGHTS
 
@@ -37,6 +42,18 @@ def test_query_reads_only_the_days_partitions(name: str) -> None:
         assert "'2026-02-22'" in sql and "flow_logs" not in sql
     else:
         assert "dt = '2026-03-01'" in sql and "flow_logs" not in sql
+
+
+# Table scans each query needs on Athena, which inlines WITH queries: every reference to a
+# query reading a table scans that table again, and each scan is billed. One scan each,
+# except new_talkers (the day, and the week before it) and rejected (its two top lists).
+TABLE_SCANS = {name: 1 for name in SQL_NAMES} | {"new_talkers": 2, "rejected": 2}
+
+
+@pytest.mark.parametrize("name", SQL_NAMES)
+def test_query_scans_its_table_no_more_than_it_needs(name: str) -> None:
+    week = [DAY - dt.timedelta(days=k) for k in range(queries.HISTORY_DAYS, -1, -1)]
+    assert len(table_scans(queries.render(name, DAY), week)) == TABLE_SCANS[name]
 
 
 def test_integer_division_stays_integer() -> None:

@@ -11,48 +11,55 @@
 --    (older instances report both as 2), 3-6 other; 1 (through a resource in the VPC)
 --    is the NAT gateway, counted here only when no NAT gateway interface is logged (else
 --    the NAT interface's own records count those bytes); NULL is unknown.
+--
+-- One scan of the rollup: Athena (Trino) inlines WITH queries, so each reference to a
+-- query reading {rollup} would scan it again, and every scan is billed. So the rollup is
+-- read once, in `ok`, and the two facts that need other records come from windows over
+-- that scan instead of joins: a window over the interface (on_nat: is this a NAT gateway
+-- interface?) and one over the whole day (nat_logged: is any record translated, i.e. is
+-- any NAT gateway interface logged at all?).
 WITH ok AS (
-    SELECT * FROM {rollup}
+    -- the one scan; a record with no interface_id is never on a NAT gateway interface,
+    -- but its translated records still mean a NAT gateway interface is logged
+    SELECT
+        pkt_dst_aws_service, pkt_src_aws_service, traffic_path, flow_direction,
+        src_translated, dst_translated, bytes, flows,
+        interface_id IS NOT NULL
+            AND COALESCE(bool_or(dst_translated OR src_translated) OVER (PARTITION BY interface_id), false)
+            AS on_nat,
+        COALESCE(bool_or(dst_translated OR src_translated) OVER (), false) AS nat_logged
+    FROM {rollup}
     WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK' AND "action" = 'ACCEPT'
-),
-nat_interfaces AS (
-    SELECT DISTINCT interface_id FROM ok
-    WHERE dst_translated OR src_translated
-),
-nat_logged AS (
-    SELECT COUNT(*) AS n FROM nat_interfaces
 ),
 classified AS (
     SELECT
-        CASE WHEN ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB')
-             THEN ok.pkt_dst_aws_service ELSE ok.pkt_src_aws_service END AS service,
+        CASE WHEN pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+             THEN pkt_dst_aws_service ELSE pkt_src_aws_service END AS service,
         CASE
-            WHEN n.interface_id IS NOT NULL THEN 'nat'
-            WHEN ok.traffic_path = 7 THEN 'gateway_endpoint'
-            WHEN ok.traffic_path = 8 THEN 'internet_gateway'
-            WHEN ok.traffic_path = 2 THEN 'gateway_endpoint_or_internet_gateway'
-            WHEN ok.traffic_path = 1 AND l.n = 0 THEN 'nat'
-            WHEN ok.traffic_path = 1 THEN 'counted_on_nat_interface'
-            WHEN ok.traffic_path BETWEEN 3 AND 6 THEN 'other'
+            WHEN on_nat THEN 'nat'
+            WHEN traffic_path = 7 THEN 'gateway_endpoint'
+            WHEN traffic_path = 8 THEN 'internet_gateway'
+            WHEN traffic_path = 2 THEN 'gateway_endpoint_or_internet_gateway'
+            WHEN traffic_path = 1 AND NOT nat_logged THEN 'nat'
+            WHEN traffic_path = 1 THEN 'counted_on_nat_interface'
+            WHEN traffic_path BETWEEN 3 AND 6 THEN 'other'
             ELSE 'unknown'
         END AS path,
-        CASE WHEN ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+        CASE WHEN pkt_dst_aws_service IN ('S3', 'DYNAMODB')
              THEN 'to_service' ELSE 'from_service' END AS direction,
-        ok.bytes,
-        ok.flows
+        bytes,
+        flows
     FROM ok
-    CROSS JOIN nat_logged AS l
-    LEFT JOIN nat_interfaces AS n ON ok.interface_id = n.interface_id
     WHERE
         (
-            n.interface_id IS NOT NULL
-            AND NOT COALESCE(ok.src_translated OR ok.dst_translated, false)
-            AND (ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB') OR ok.pkt_src_aws_service IN ('S3', 'DYNAMODB'))
+            on_nat
+            AND NOT COALESCE(src_translated OR dst_translated, false)
+            AND (pkt_dst_aws_service IN ('S3', 'DYNAMODB') OR pkt_src_aws_service IN ('S3', 'DYNAMODB'))
         )
         OR (
-            n.interface_id IS NULL
-            AND ok.pkt_dst_aws_service IN ('S3', 'DYNAMODB')
-            AND (ok.flow_direction IS NULL OR ok.flow_direction = 'egress')
+            NOT on_nat
+            AND pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+            AND (flow_direction IS NULL OR flow_direction = 'egress')
         )
 )
 SELECT service, path, direction, SUM(bytes) AS bytes, SUM(flows) AS flows
