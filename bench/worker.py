@@ -47,7 +47,8 @@ def _status_kib(key: str) -> int:
 def _engine(args: argparse.Namespace) -> Any:
     from flowdigest.engine.duckdb_engine import DuckDBEngine
 
-    return DuckDBEngine(args.source, args.rollup_dir)
+    # every timed task builds what it times: never reuse the day's rollup from a previous task
+    return DuckDBEngine(args.source, args.rollup_dir, reuse_rollups=False)
 
 
 def _plan_from_rollups(engine: Any, day: dt.date) -> Any:
