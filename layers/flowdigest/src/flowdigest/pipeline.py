@@ -12,6 +12,7 @@ import decimal
 import json
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from flowdigest import fields, message, queries, report
@@ -112,6 +113,23 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
                          flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
     rows = [{k: _jsonable(v) for k, v in row.items()} for row in engine.query(sql)]
     return InsightResult(id=insight_id, status="ok", rows=rows)
+
+
+def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
+                 progress: Progress = _quiet) -> list[InsightResult]:
+    """Every runnable insight of the plan, in plan order; `workers` queries at a time (the
+    small rollup queries leave cores idle one by one; the engine must allow it)."""
+    if workers <= 1 or len(plan.insights) <= 1:
+        results = []
+        for i in plan.insights:
+            results.append(run_insight(engine, plan, i))
+            progress(f"insight {i}: {results[-1].status}")
+        return results
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {i: pool.submit(run_insight, engine, plan, i) for i in plan.insights}
+        for i, future in futures.items():
+            progress(f"insight {i}: {future.result().status}")
+        return [f.result() for f in futures.values()]
 
 
 def render_step(plan: DayPlan, results: list[InsightResult], store: Store,

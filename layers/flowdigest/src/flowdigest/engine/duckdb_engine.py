@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,15 @@ class DuckDBEngine:
         self.skip_bad = skip_bad
         self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
+        self._rollup_view: set[dt.date] | None = None  # the days daily_rollup was defined over
+        self._view_lock = threading.Lock()
         self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")  # from_unixtime must not shift hours
+        # GLOBAL: queries run on cursors (one per thread), which do not inherit session settings
+        self.con.execute("SET GLOBAL TimeZone = 'UTC'")  # from_unixtime must not shift hours
         if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
+            self.con.execute(f"SET GLOBAL threads = {int(threads)}")
         if memory_limit:
-            self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+            self.con.execute(f"SET GLOBAL memory_limit = {_quote(memory_limit)}")
 
     # -- the day's raw logs -------------------------------------------------------------
     def _day(self, day: dt.date) -> DayData:
@@ -139,8 +143,16 @@ class DuckDBEngine:
         return days
 
     def _register_rollup(self) -> None:
+        """(Re)define daily_rollup over the stored rollups when the days stored changed."""
+        with self._view_lock:
+            days = self.rollup_days()
+            if days != self._rollup_view:
+                self._define_rollup_view(bool(days))
+                self._rollup_view = days
+
+    def _define_rollup_view(self, any_stored: bool) -> None:
         pattern = self.rollup_dir / "dt=*" / _SET_FILES
-        if self.rollup_days():
+        if any_stored:
             src = (f"read_parquet({_quote(pattern)}, hive_partitioning = true, "
                    "hive_types_autocast = false)")
         else:
@@ -149,7 +161,8 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE VIEW daily_rollup AS SELECT * FROM {src}")
 
     def query(self, trino_sql: str) -> list[dict[str, Any]]:
+        """Safe to call from several threads at once: each query runs on its own cursor."""
         self._register_rollup()
-        cursor = self.con.execute(queries.to_duckdb(trino_sql))
+        cursor = self.con.cursor().execute(queries.to_duckdb(trino_sql))
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
