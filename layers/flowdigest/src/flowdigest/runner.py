@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from pathlib import Path
 
 from flowdigest import pipeline
@@ -24,10 +26,34 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
     pipeline.check_insights(insights)  # fail before any work on a typo
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
                           reuse_rollups=reuse_rollups)
-    plan = pipeline.prepare(engine, report_date, insights, progress=progress)
-    results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress)
+    engine.open_day(report_date)  # bad input stops the run here, before any browser starts
+    early = _start_browser_early() if charts else None
+    try:
+        plan = pipeline.prepare(engine, report_date, insights, progress=progress)
+        results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress)
+    finally:
+        if early is not None:
+            early.join()  # started or failed: never left half-started at exit
     output = render(plan, results, out, charts=charts, prices=prices, progress=progress)
     return out / output.report_date.isoformat()
+
+
+def _start_browser_early() -> threading.Thread:
+    """Start the charts' browser while the engine works. Its start (about 1 s) is mostly
+    waiting on Chromium, which the queries leave time for. A failure is left to render(),
+    which starts the browser itself and reports what went wrong."""
+
+    def start() -> None:
+        try:
+            from flowdigest.charts.render import PngRenderer
+
+            PngRenderer().start()
+        except Exception:  # render() tries again and reports it
+            logging.getLogger(__name__).debug("early browser start failed", exc_info=True)
+
+    thread = threading.Thread(target=start, name="browser-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def render(plan, results, out: Path, *, charts: bool, prices: Prices | None,
