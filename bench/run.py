@@ -466,7 +466,13 @@ def bench_charts(opts: Options, label: str) -> dict[str, Any]:
     m = measure("charts", worker("charts", "--input", str(saved), "--passes", str(opts.chart_passes)),
                 opts.runs, opts.budget)
     r = [c.result for c in m.runs]
+    cold = measure("render cold start", worker("render-cold", "--input", str(saved)), min(opts.runs, 3), opts.budget)
+    c = [x.result for x in cold.runs]
     return {
+        "cold_start": {"runs": len(c), "unpack_s": statistics.median(x["unpack_seconds"] for x in c),
+                       "browser_start_s": statistics.median(x["browser_start_seconds"] for x in c),
+                       "first_chart_s": statistics.median(x["first_chart_seconds"] for x in c),
+                       "total_s": statistics.median(x["seconds"] for x in c), "peak_rss_bytes": cold.peak},
         "on": label, "runs": len(r), "charts": r[0]["charts"],
         "first_chart_s": statistics.median(x["first_chart_seconds"] for x in r),
         "browser_start_s": statistics.median(x["browser_start_seconds"] + x["find_seconds"] for x in r),
@@ -639,6 +645,11 @@ def render_text(results: dict[str, Any]) -> str:
                   f"(locating + starting the browser {ch['browser_start_s']:.2f} s)",
                   f"  all charts, first pass after the start: {ch['first_pass_s']:.2f} s; warm pass: "
                   f"{ch['warm_pass_s']:.2f} s"]
+        if cs := ch.get("cold_start"):
+            parts.append(f"  render function cold start (unpack Chromium into a fresh folder, as into /tmp, then "
+                         f"the first chart): {cs['total_s']:.2f} s = unpack {cs['unpack_s']:.2f} s + first chart "
+                         f"{cs['first_chart_s']:.2f} s (of which browser start {cs['browser_start_s']:.2f} s); "
+                         f"median of {cs['runs']}")
     elif results.get("charts_note"):
         parts += ["", f"CHARTS: not measured — {results['charts_note']}"]
     if any("whole_run" in s for s in sizes.values()):

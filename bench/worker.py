@@ -202,6 +202,37 @@ def task_charts(args: argparse.Namespace) -> dict[str, Any]:
             "per_chart_seconds": renderer.chart_seconds[1:1 + len(figs)]}
 
 
+def task_render_cold(args: argparse.Namespace) -> dict[str, Any]:
+    """The render function's cold start, as in Lambda: unpack the charts layer's Chromium
+    (the npm package's *.br files, which the layer ships) into a fresh folder, as into /tmp,
+    start the browser from it and render the report's first chart."""
+    import tempfile
+
+    from flowdigest import report
+    from flowdigest.charts import browser
+    from flowdigest.charts.render import PngRenderer, stop_server
+    from flowdigest.models import DayPlan, InsightResult
+    from flowdigest.pricing import Prices
+
+    saved = json.loads(Path(args.input).read_text())
+    plan = DayPlan.model_validate(saved["plan"])
+    results = [InsightResult.model_validate(r) for r in saved["results"]]
+    rep = report.build(plan, results, Prices())
+    first_fig = next(fig for _, fig in report.figures(rep, plan, Prices()))
+    src = browser._default_src(browser.find_chromium().parent)
+    with tempfile.TemporaryDirectory(prefix="cold-chromium-") as tmp:
+        t = time.perf_counter()
+        wrapper = browser.unpack(src, Path(tmp) / "chromium")
+        unpacked = time.perf_counter() - t
+        renderer = PngRenderer(wrapper)
+        t = time.perf_counter()
+        renderer.render(first_fig, report.CHART_WIDTH, report.CHART_HEIGHT)
+        first = time.perf_counter() - t
+        stop_server()
+    return {"unpack_seconds": unpacked, "browser_start_seconds": renderer.browser_start_seconds,
+            "first_chart_seconds": first, "seconds": unpacked + first}
+
+
 def task_profile(args: argparse.Namespace) -> dict[str, Any]:
     engine = _engine(args)
     out = Path(args.profile_out)
@@ -225,11 +256,12 @@ PRELOAD = {
     "baseline": ("bench.baseline_pandas",),
     "pandas-history": ("bench.baseline_pandas",),
     "charts": ("flowdigest.charts.render", "flowdigest.report"),
+    "render-cold": ("flowdigest.charts.render", "flowdigest.report"),
 }
 TASKS = {
     "history": task_history, "pandas-history": task_pandas_history, "scan": task_scan, "rollup": task_rollup,
     "queries": task_queries, "together": task_together, "baseline": task_baseline, "charts": task_charts,
-    "profile": task_profile,
+    "render-cold": task_render_cold, "profile": task_profile,
 }
 
 
