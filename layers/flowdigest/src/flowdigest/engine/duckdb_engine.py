@@ -43,6 +43,7 @@ class DuckDBEngine:
         self.skip_bad = skip_bad
         self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
+        self._rollup_sqls: dict[dt.date, str] = {}
         self._rollup_view: set[dt.date] | None = None  # the days daily_rollup was defined over
         self._view_lock = threading.Lock()
         self.con = duckdb.connect()
@@ -101,16 +102,22 @@ class DuckDBEngine:
         basis = {"inputs": sorted(data.inputs), "sql": sql, "skip_bad": self.skip_bad}
         return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
+    def _rollup_sql(self, day: dt.date) -> str:
+        """daily_rollup.sql for `day` in DuckDB's dialect (transpiled once: the check asks too)."""
+        if day not in self._rollup_sqls:
+            self._rollup_sqls[day] = queries.to_duckdb(queries.render("daily_rollup", day))
+        return self._rollup_sqls[day]
+
     def rollup_current(self, day: dt.date) -> bool:
         stamp = self.rollup_dir / f"dt={day.isoformat()}" / _BUILT_FROM
         if not self.reuse_rollups or not stamp.exists():
             return False
-        want = self._fingerprint(day, queries.to_duckdb(queries.render("daily_rollup", day)))
+        want = self._fingerprint(day, self._rollup_sql(day))
         return bool(want) and stamp.read_text().strip() == want
 
     def build_rollup(self, day: dt.date) -> None:
         self._register_flow_logs(self._day(day))
-        sql = queries.to_duckdb(queries.render("daily_rollup", day))
+        sql = self._rollup_sql(day)
         out = self.rollup_dir / f"dt={day.isoformat()}"
         tmp = self.rollup_dir / f".dt={day.isoformat()}.tmp"
         self.rollup_dir.mkdir(parents=True, exist_ok=True)
