@@ -386,10 +386,9 @@ def bench_size(opts: Options, label: str, records: int, charts_note: str | None)
     rollup_files = sorted((rollup_dir / f"dt={opts.day.isoformat()}").glob("rollup_set=*/*.parquet"))
     import pyarrow.parquet as pq
 
-    res["rollup_file"] = {"rows": sum(pq.read_metadata(f).num_rows for f in rollup_files),
-                          "bytes": sum(f.stat().st_size for f in rollup_files),
-                          "rows_per_set": {f.parent.name.split("=", 1)[1]: pq.read_metadata(f).num_rows
-                                           for f in rollup_files}}
+    rows_per_set = {f.parent.name.split("=", 1)[1]: pq.read_metadata(f).num_rows for f in rollup_files}
+    res["rollup_file"] = {"rows": sum(rows_per_set.values()), "bytes": sum(f.stat().st_size for f in rollup_files),
+                          "rows_per_set": rows_per_set}
     res["scan"] = scan.summary()
     res["rollup"] = {**rollup.summary(), "open_s": rollup.median("open_seconds"),
                      "build_s": rollup.median("build_seconds")}

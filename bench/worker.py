@@ -170,19 +170,30 @@ def task_baseline(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t, "phases": phases, "rows": rows}
 
 
+def _load_together(path: str) -> tuple[Any, list[Any]]:
+    """The plan and insight results a `together` task saved."""
+    from flowdigest.models import DayPlan, InsightResult
+
+    saved = json.loads(Path(path).read_text())
+    return DayPlan.model_validate(saved["plan"]), [InsightResult.model_validate(r) for r in saved["results"]]
+
+
+def _figures(plan: Any, results: list[Any]) -> list[Any]:
+    """The report's chart figures, as the render step builds them."""
+    from flowdigest import report
+    from flowdigest.pricing import Prices
+
+    prices = Prices()
+    return [fig for _, fig in report.figures(report.build(plan, results, prices), plan, prices)]
+
+
 def task_charts(args: argparse.Namespace) -> dict[str, Any]:
     from flowdigest import report
     from flowdigest.charts.render import PngRenderer, stop_server
-    from flowdigest.models import DayPlan, InsightResult
-    from flowdigest.pricing import Prices
 
-    saved = json.loads(Path(args.input).read_text())
-    plan = DayPlan.model_validate(saved["plan"])
-    results = [InsightResult.model_validate(r) for r in saved["results"]]
-    prices = Prices()
+    plan, results = _load_together(args.input)
     t = time.perf_counter()
-    rep = report.build(plan, results, prices)
-    figs = [fig for _, fig in report.figures(rep, plan, prices)]
+    figs = _figures(plan, results)
     t_figs = time.perf_counter()
     renderer = PngRenderer()
     w, h = report.CHART_WIDTH, report.CHART_HEIGHT
@@ -211,14 +222,8 @@ def task_render_cold(args: argparse.Namespace) -> dict[str, Any]:
     from flowdigest import report
     from flowdigest.charts import browser
     from flowdigest.charts.render import PngRenderer, stop_server
-    from flowdigest.models import DayPlan, InsightResult
-    from flowdigest.pricing import Prices
 
-    saved = json.loads(Path(args.input).read_text())
-    plan = DayPlan.model_validate(saved["plan"])
-    results = [InsightResult.model_validate(r) for r in saved["results"]]
-    rep = report.build(plan, results, Prices())
-    first_fig = next(fig for _, fig in report.figures(rep, plan, Prices()))
+    first_fig = _figures(*_load_together(args.input))[0]
     src = browser._default_src(browser.find_chromium().parent)
     with tempfile.TemporaryDirectory(prefix="cold-chromium-") as tmp:
         t = time.perf_counter()
