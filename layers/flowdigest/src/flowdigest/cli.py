@@ -12,8 +12,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowdigest import __version__
+
+if TYPE_CHECKING:
+    from flowdigest.pricing import Prices
 
 EXIT_INPUT = 3  # argparse uses 2 for usage errors; Slack errors have their own (slack/errors.py)
 
@@ -55,6 +59,15 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _prices(args: argparse.Namespace) -> Prices:
+    from flowdigest.pricing import PricesError, resolve
+
+    try:
+        return resolve(args.region, args.prices)
+    except PricesError as e:
+        raise UserError(str(e)) from None
+
+
 class Progress:
     """Progress lines on stderr, with the time since the start."""
 
@@ -77,6 +90,10 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="post to Slack even if this day was already posted to the channel")
     p.add_argument("--rebuild", action="store_true",
                    help="build the day's rollup again even if its files are unchanged since the last run")
+    p.add_argument("--region", default=None, metavar="REGION",
+                   help="price the findings at this AWS region's list prices (default: us-east-1; docs/prices.md)")
+    p.add_argument("--prices", type=Path, default=None, metavar="FILE",
+                   help="a TOML or JSON file of prices that replace the region's (any subset of the keys)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -142,6 +159,7 @@ def _demo(args: argparse.Namespace, progress: Progress) -> Path:
     from flowdigest.runner import run_day
 
     day = args.date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    prices = _prices(args)  # a bad prices file stops before the sample days are generated
     source = args.out / "sample"
     stamp = source / f".generated-{day}-{args.records}"
     if stamp.exists():
@@ -151,7 +169,7 @@ def _demo(args: argparse.Namespace, progress: Progress) -> Path:
         sample.generate_days(source, day, days=8, records=args.records)
         stamp.touch()
     return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
-                   reuse_rollups=not args.rebuild, progress=progress)
+                   prices=prices, reuse_rollups=not args.rebuild, progress=progress)
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> Path:
@@ -161,7 +179,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> Path:
         raise UserError(f"--source {args.source}: no such folder")
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
-                   reuse_rollups=not args.rebuild, progress=progress)
+                   prices=_prices(args), reuse_rollups=not args.rebuild, progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
