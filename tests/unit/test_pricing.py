@@ -45,7 +45,7 @@ def test_defaults_are_todays_keys_and_us_east_1s_table() -> None:
 def test_a_complete_region_resolves_with_its_own_figures() -> None:
     p = Prices.for_region("us-west-2")
     assert p.region == "us-west-2" and p.nat_per_gb == price_table.REGIONS["us-west-2"]["nat_per_gb"]
-    assert p.endpoint_per_hour_per_az is None  # unknown stays unknown, never 0
+    assert p.flow_logs_s3_per_gb is None  # unknown stays unknown, never 0
 
 
 def test_unknown_region_lists_the_known_ones() -> None:
@@ -163,3 +163,13 @@ def test_cli_unknown_region(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code = cli.main(["run", "--source", str(tmp_path), "--date", "2026-11-20", "--region", "xx-1", "-q"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == cli.EXIT_INPUT and len(err) == 1 and "unknown region 'xx-1'" in err[0]
+
+
+def test_docs_table_is_the_code_table() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "prices.md").read_text()
+    regions = list(price_table.REGIONS)
+    assert f"| key | {' | '.join(regions)} |" in doc
+    for key in price_table.SOURCES:
+        cells = ["unknown" if (v := price_table.REGIONS[r][key]) is None else f"{v:g}" for r in regions]
+        assert f"| `{key}` | {' | '.join(cells)} |" in doc, key
+        assert price_table.SOURCES[key].split("#")[0] in doc

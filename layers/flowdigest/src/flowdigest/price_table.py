@@ -31,6 +31,13 @@ EVIDENCE: dict[str, str] = {
     # aws-samples/sample-cfm-tips-mcp, services/cloudwatch_service_vended_log.py: "vended to S3 ... $0.25/GB"
     "us-east-1 flow_logs_s3_per_gb": "https://github.com/aws-samples/sample-cfm-tips-mcp",
     "us-west-2 nat": "https://cloudpipelines.pages.dev/guides/aws-nat-gateway-pricing-2026/",  # "~$0.045" Oregon
+    # a stored table of prices with sources: "$0.01/h per endpoint-AZ (usage type USW2-VpcEndpoint-Hours)"
+    "us-west-2 endpoint_per_hour_per_az": "https://aws.amazon.com/privatelink/pricing/",
+    # AWS's own Price List offer, as excerpted verbatim in a stored capture: EU-NatGateway-Hours/-Bytes $0.048
+    "eu-west-1 nat": "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonEC2/20260925174521/eu-west-1/index.json",
+    # a stored Go test fixture of Price List rows ("the first real eu-west-1 tier ($0.09, 0-10240 GB)");
+    # the store did not name its repository, so this points at AWS's page for the same figure
+    "eu-west-1 internet_egress_per_gb": "https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer",
     "us-west-2 internet_egress_per_gb":
         "https://awscostguide.notion.site/Regions-AZ-and-data-transfer-costs-47d9c039e623473dbe989bd9babbfe2a",
     "ap-northeast-1 nat": "https://dev.classmethod.jp/articles/reduce-unnecessary-costs-for-nat-gateway",  # 2020
@@ -54,9 +61,9 @@ def _region(nat: float | None, egress: float | None, endpoint_hour: float | None
 # None = not found in the stored documents for that region (see docs/prices.md for what is missing).
 REGIONS: dict[str, dict[str, float | None]] = {
     "us-east-1": _region(nat=0.045, egress=0.09, endpoint_hour=0.01, vended_s3=0.25),  # Parquet: not found
-    "us-west-2": _region(nat=0.045, egress=0.09),  # endpoint hour, vended logs: not found
-    "eu-west-1": _region(nat=None, egress=None),  # only a range "$0.048-$0.052" for Europe was stored
-    "eu-central-1": _region(nat=None, egress=None),
+    "us-west-2": _region(nat=0.045, egress=0.09, endpoint_hour=0.01),  # vended logs: not found
+    "eu-west-1": _region(nat=0.048, egress=0.09),  # endpoint hour, vended logs: not found
+    "eu-central-1": _region(nat=None, egress=None),  # only a range "$0.048-$0.052" for Europe was stored
     "ap-northeast-1": _region(nat=0.062, egress=None, vended_s3=0.38, parquet=0.056),
     "ap-southeast-2": _region(nat=None, egress=0.114),
 }
