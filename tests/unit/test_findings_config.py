@@ -53,12 +53,14 @@ def test_rank_money_first_then_severity_then_unpriced() -> None:
     assert ranked == [low_big, high_tie, medium_tie, info_tie, exposed, scan]
 
 
-def test_summary_counts_every_severity_and_leaves_out_the_digests_own_cost() -> None:
-    items = [finding(severity="high", usd_day=2.4), finding(severity="high", usd_day=None, kind="exposed_port"),
-             finding(kind="flow_log_cost", severity="info", usd_day=24.0)]
+def test_summary_counts_every_severity_and_leaves_out_info_cost() -> None:
+    items = [finding(severity="high", usd_day=2.4), finding(severity="low", usd_day=0.5, rid="eni-2"),
+             finding(severity="high", usd_day=None, kind="exposed_port"),
+             finding(kind="flow_log_cost", severity="info", usd_day=24.0),
+             finding(kind="aws_service_via_nat", severity="info", usd_day=0.1)]  # below break-even
     s = findings_summary(items)
-    assert s == {"avoidable_usd_per_month": 2.4 * 730 / 24, "by_severity": {"high": 2, "medium": 0, "low": 0,
-                                                                             "info": 1}}
+    assert s == {"avoidable_usd_per_month": 2.4 * 730 / 24 + 0.5 * 730 / 24,
+                 "by_severity": {"high": 2, "medium": 0, "low": 1, "info": 2}}
     assert findings_summary([]) == {"avoidable_usd_per_month": 0, "by_severity": dict.fromkeys(
         ("high", "medium", "low", "info"), 0)}
 
@@ -79,7 +81,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_file_overrides_thresholds_and_lists_suppressions(tmp_path: Path) -> None:
     cfg = fconfig.load(write(tmp_path, """
 [thresholds]
-min_usd_per_month = 5
+min_usd_per_month = 7.5
 new_destination_min_gib = 0.5
 admin_ports = [22, 8443]
 
@@ -89,7 +91,7 @@ match = "198.51.100.0/24"
 reason = "our external scanner"
 expires = 2027-01-31
 """))
-    assert cfg.thresholds.min_usd_per_month == 5 and cfg.thresholds.new_destination_min_bytes == 2**29
+    assert cfg.thresholds.min_usd_per_month == 7.5 and cfg.thresholds.new_destination_min_bytes == 2**29
     assert cfg.thresholds.admin_ports == (22, 8443) and cfg.thresholds.port_scan_min_distinct == 10
     assert cfg.suppress == (Suppression(kind="port_scan", match="198.51.100.0/24", reason="our external scanner",
                                         expires=dt.date(2027, 1, 31)),)

@@ -88,9 +88,9 @@ def known_regions() -> list[str]:
 
 def resolve(region: str | None = None, file: Path | None = None,
             overrides: dict[str, Any] | None = None, origin: str = "override") -> Prices:
-    """The prices for `region` (else the file's `region`, else us-east-1), with the file's or
-    `overrides`' figures on top. Raises PricesError when the region is unknown or a required
-    price is missing for it."""
+    """The prices for `region` (else the file's `region`, else us-east-1), with the figures of
+    `file` (the CLI's --prices) or else of `overrides` (the AWS settings, named by `origin`) on
+    top. Raises PricesError when the region is unknown or a required price is missing for it."""
     given = load_file(file) if file is not None else check_overrides(overrides or {}, origin)
     origin = f"override: {file}" if file is not None else origin
     name = region or given.pop("region", None) or DEFAULT_REGION

@@ -7,7 +7,7 @@ tests all read it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -17,9 +17,7 @@ Severity = Literal["high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low", "info")
 Kind = Literal["gateway_endpoint_bypass", "nat_cross_az", "cross_az", "internet_egress", "aws_service_via_nat",
                "exposed_port", "port_scan", "new_external_destination", "flow_log_cost"]
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
-# The digest's own running cost is not network cost anyone can avoid by changing the network.
-NOT_AVOIDABLE: frozenset[str] = frozenset({"flow_log_cost"})
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 class Resource(BaseModel):
@@ -76,8 +74,12 @@ def rank(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def findings_summary(findings: Iterable[Finding]) -> dict[str, Any]:
-    """report.json's findings_summary: the avoidable $/month and the count per severity."""
+    """report.json's findings_summary: the avoidable $/month and the count per severity.
+
+    Info findings are not avoidable cost: the digest's own flow-log and Athena cost, or AWS-service
+    traffic below the interface endpoint's break-even, where acting would not save money.
+    """
     items = list(findings)
     by_severity = {s: sum(1 for f in items if f.severity == s) for s in SEVERITIES}
-    avoidable = sum(f.usd_per_month or 0.0 for f in items if f.kind not in NOT_AVOIDABLE)
+    avoidable = sum(f.usd_per_month or 0.0 for f in items if f.severity != "info")
     return {"avoidable_usd_per_month": avoidable, "by_severity": by_severity}
