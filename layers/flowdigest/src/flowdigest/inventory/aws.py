@@ -35,7 +35,7 @@ def client(region: str | None = None, max_attempts: int = 8) -> Any:
     import boto3
     from botocore.config import Config
 
-    cfg = Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, connect_timeout=5, read_timeout=30)
+    cfg = Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts}, connect_timeout=5, read_timeout=30)
     return boto3.client("ec2", region_name=region, config=cfg)
 
 
