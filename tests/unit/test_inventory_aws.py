@@ -14,7 +14,7 @@ from flowdigest.inventory import NameIndex, Routes, Snapshot
 from flowdigest.inventory.aws import CALLS, IAM_ACTIONS, client, collect
 
 REGION = "us-east-1"
-pytestmark = pytest.mark.slow  # moto's EC2 backend takes ~8 s to load on first use
+slow = pytest.mark.slow  # moto's EC2 backend takes ~8 s to load on first use
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,7 @@ def account() -> Iterator[dict[str, Any]]:
                "subnets": subs, "vpc": vpc}
 
 
+@slow
 def test_collects_every_output(account: dict[str, Any]) -> None:
     snap: Snapshot = account["snap"]
     assert snap.available and snap.reason is None and snap.gaps == []
@@ -54,6 +55,7 @@ def test_collects_every_output(account: dict[str, Any]) -> None:
     assert Snapshot.model_validate_json(snap.model_dump_json()) == snap
 
 
+@slow
 def test_names_from_the_api(account: dict[str, Any]) -> None:
     index = NameIndex(account["snap"])
     web, bare, nat = account["web"], account["bare"], account["nat"]
@@ -71,6 +73,7 @@ def test_names_from_the_api(account: dict[str, Any]) -> None:
     assert names["10.0.3.3"]["type"] == "unknown"
 
 
+@slow
 def test_routes_from_the_api(account: dict[str, Any]) -> None:
     routes = Routes(account["snap"])
     a, b = (s["SubnetId"] for s in account["subnets"])
