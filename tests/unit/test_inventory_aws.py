@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from flowdigest.inventory import NameIndex, Routes, Snapshot
-from flowdigest.inventory.aws import CALLS, IAM_ACTIONS, client, collect
+from flowdigest.inventory.aws import CALLS, IAM_ACTIONS, PAGE_SIZE, client, collect
 
 REGION = "us-east-1"
 slow = pytest.mark.slow  # moto's EC2 backend takes ~8 s to load on first use
@@ -95,7 +95,7 @@ def _stubbed(errors: dict[str, str]) -> tuple[Any, Stubber]:
             if op == "describe_network_interfaces":
                 break  # the collector stops at the first call it cannot do without
         else:
-            stub.add_response(op, {kind: []})
+            stub.add_response(op, {kind: []}, {"MaxResults": PAGE_SIZE.get(op, 1000)})
     stub.activate()
     return ec2, stub
 
@@ -124,6 +124,23 @@ def test_an_optional_output_denied_is_a_gap_line() -> None:
         "no VpcEndpoints (aws ec2 describe-vpc-endpoints): ec2:DescribeVpcEndpoints denied (AccessDenied): "
         "the role needs it",
     ]
+
+
+def test_reads_every_page() -> None:
+    ec2 = boto3.client("ec2", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(ec2)
+    page = {"MaxResults": 1000}
+    stub.add_response("describe_network_interfaces", {"NetworkInterfaces": [
+        {"NetworkInterfaceId": "eni-1", "PrivateIpAddress": "10.0.0.1"}], "NextToken": "t1"}, page)
+    stub.add_response("describe_network_interfaces", {"NetworkInterfaces": [
+        {"NetworkInterfaceId": "eni-2", "PrivateIpAddress": "10.0.0.2"}]}, {**page, "NextToken": "t1"})
+    for kind, (op, _) in list(CALLS.items())[1:]:
+        stub.add_response(op, {kind: []}, {"MaxResults": PAGE_SIZE.get(op, 1000)})
+    with stub:
+        snap = collect(ec2)
+    stub.assert_no_pending_responses()
+    assert [e.id for e in snap.interfaces] == ["eni-1", "eni-2"]
+    assert NameIndex(snap).entry("10.0.0.2")["name"] == "interface eni-2"
 
 
 def test_client_retries_throttling_adaptively() -> None:

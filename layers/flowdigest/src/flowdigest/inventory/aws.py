@@ -25,6 +25,10 @@ CALLS: dict[str, tuple[str, str]] = {
     "NatGateways": ("describe_nat_gateways", "ec2:DescribeNatGateways"),
 }
 IAM_ACTIONS: tuple[str, ...] = tuple(a for _, a in CALLS.values())
+# Each call's largest page (its MaxResults limit): an unpaginated DescribeNetworkInterfaces
+# fails in a large account, and fewer calls mean less throttling.
+PAGE_SIZE = {"describe_route_tables": 100}
+_DEFAULT_PAGE = 1000
 
 _DENIED = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "AuthFailure"}
 _THROTTLED = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
@@ -49,7 +53,8 @@ def collect(ec2: Any) -> Snapshot:
     for kind in KINDS:
         op, action = CALLS[kind]
         try:
-            outputs[kind] = [r for page in ec2.get_paginator(op).paginate() for r in page.get(kind, [])]
+            pages = ec2.get_paginator(op).paginate(PaginationConfig={"PageSize": PAGE_SIZE.get(op, _DEFAULT_PAGE)})
+            outputs[kind] = [r for page in pages for r in page.get(kind, [])]
         except ClientError as e:
             why = _why(e, action)
         except BotoCoreError as e:  # endpoint unreachable, credentials missing, …
