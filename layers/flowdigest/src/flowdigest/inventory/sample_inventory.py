@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # What a private instance serves -> its name stem; the sample's roles use these ports.
@@ -42,22 +44,20 @@ class _Seen:
 
 
 def _read(flow_logs: Path) -> dict[str, _Seen]:
-    seen: dict[str, _Seen] = {}
     files = sorted(flow_logs.rglob("*.parquet")) if flow_logs.is_dir() else [flow_logs]
-    for path in files:
-        rows = pq.read_table(path, columns=_COLUMNS).to_pylist()
-        for r in rows:
-            eni = r["interface_id"]
-            if not eni:
-                continue
-            s = seen.setdefault(eni, _Seen())
-            s.instance_id = s.instance_id or r["instance_id"]
-            s.subnet_id = s.subnet_id or r["subnet_id"]
-            if r["flow_direction"] == "egress" and r["srcaddr"]:
-                s.addresses[r["srcaddr"]] += 1
-            elif r["flow_direction"] == "ingress" and r["action"] == "ACCEPT" and r["dstport"] is not None \
-                    and 0 < r["dstport"] < 32768:
-                s.served[r["dstport"]] += 1
+    t = pa.concat_tables([pq.read_table(f, columns=_COLUMNS) for f in files])
+    t = t.filter(pc.is_valid(t["interface_id"]))
+    seen: dict[str, _Seen] = {}
+    for r in t.group_by("interface_id").aggregate([("instance_id", "max"), ("subnet_id", "max")]).to_pylist():
+        seen[r["interface_id"]] = _Seen(r["instance_id_max"], r["subnet_id_max"])
+    egress = t.filter(pc.and_(pc.equal(t["flow_direction"], "egress"), pc.is_valid(t["srcaddr"])))
+    for r in egress.group_by(["interface_id", "srcaddr"]).aggregate([("srcaddr", "count")]).to_pylist():
+        seen[r["interface_id"]].addresses[r["srcaddr"]] = r["srcaddr_count"]
+    port = t["dstport"]
+    served = t.filter(pc.and_(pc.and_(pc.equal(t["flow_direction"], "ingress"), pc.equal(t["action"], "ACCEPT")),
+                              pc.and_(pc.greater(port, 0), pc.less(port, 32768))))
+    for r in served.group_by(["interface_id", "dstport"]).aggregate([("dstport", "count")]).to_pylist():
+        seen[r["interface_id"]].served[r["dstport"]] = r["dstport_count"]
     return seen
 
 
