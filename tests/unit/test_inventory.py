@@ -61,6 +61,8 @@ def test_every_address_of_an_interface_maps_to_it(index: NameIndex) -> None:
                                   "vpc_id": "vpc-a01106c2", "az_id": "use1-az6"}
     # the flow log's spelling of an IPv6 address need not be the inventory's
     assert index.entry("2600:1f18:0abc:8300::0017")["name"] == "checkout-api"
+    # a public IP is the interface's even where its private address is ambiguous (10.0.1.149)
+    assert label(index, "198.51.100.0") == ("i-0598c7d356eba48d7", "instance")
     # NAT gateway: its addresses from NatGateways, public and private
     assert label(index, "203.0.113.40") == ("egress-nat-c", "nat_gateway")
     assert label(index, "10.0.0.21") == ("egress-nat-c", "nat_gateway")
@@ -113,6 +115,7 @@ def test_each_output_is_optional(tmp_path: Path) -> None:
     assert label(index, "eni-0a6b3c2d1e0f9a8b7") == ("nat-0c61bf8a12f7a3c10", "nat_gateway")  # from Description
     assert label(index, "eni-06f7a8b9c0d1e2f3a") == ("vpce-0d8ddce4be80e4474", "vpc_endpoint")
     assert index.entry("eni-e5aa89a3")["az_id"] is None
+    assert index.entry("eni-0c1d2e3f4a5b6c7d8")["az_id"] == "use1-az6"  # the interface's own AvailabilityZoneId
     assert Routes(snap).has_gateway_endpoint("subnet-b61f49f0", "s3") is None  # unknown, not "no"
     assert Routes(snap).gateway_endpoints("vpc-a01106c2") is None
 

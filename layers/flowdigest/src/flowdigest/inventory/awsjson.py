@@ -142,6 +142,7 @@ def interface(r: _Rec, instance_id: str | None = None) -> Interface:
         vpc_id=r.text("VpcId"),
         subnet_id=r.text("SubnetId"),
         availability_zone=r.text("AvailabilityZone"),
+        az_id=r.text("AvailabilityZoneId"),
         private_ips=private,
         ipv6_addresses=_unique(a.text("Ipv6Address") for a in r.recs("Ipv6Addresses")),
         public_ips=_unique(a.text("PublicIp") for a in public if a is not None),

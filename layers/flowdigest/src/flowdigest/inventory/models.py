@@ -37,6 +37,7 @@ class Interface(_Model):
     vpc_id: str | None = None
     subnet_id: str | None = None
     availability_zone: str | None = None
+    az_id: str | None = None  # AvailabilityZoneId, where the API gives it (newer outputs)
     private_ips: list[str] = Field(default_factory=list)  # primary first, then secondary ones
     ipv6_addresses: list[str] = Field(default_factory=list)
     public_ips: list[str] = Field(default_factory=list)  # associated public / Elastic IPs

@@ -88,7 +88,7 @@ class NameIndex:
                           interface_id=key.strip() if key.strip().startswith("eni-") else None)
         eni = res.interface
         return _entry(res.label.name, res.label.type, eni.id, eni.instance_id if _is_instance(eni) else None,
-                      eni.subnet_id, eni.vpc_id, self.az_ids.get(eni.subnet_id or ""))
+                      eni.subnet_id, eni.vpc_id, self.az_ids.get(eni.subnet_id or "") or eni.az_id)
 
     def names_for(self, keys: Iterable[str], service_tags: Mapping[str, str] | None = None,
                   ) -> dict[str, dict[str, str | None]]:
