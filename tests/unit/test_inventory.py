@@ -196,3 +196,23 @@ def test_an_inventory_error_is_an_input_error() -> None:
     from flowdigest.sources import FlowLogError
 
     assert issubclass(InventoryError, FlowLogError) and cli.EXIT_INPUT == 3
+
+
+@pytest.mark.parametrize(("fields", "name", "typ"), [
+    # the API's enum spells it natGateway; outputs show nat_gateway
+    ({"InterfaceType": "natGateway", "Description": "Interface for NAT Gateway nat-0123abcd"}, "nat-0123abcd",
+     "nat_gateway"),
+    # the EC2 user guide's table also shows "VPC Endpoint Interface: vpce-…"
+    ({"InterfaceType": "interface", "Description": "VPC Endpoint Interface: vpce-0f00567fa8477a1e6"},
+     "vpce-0f00567fa8477a1e6", "vpc_endpoint"),
+    ({"Description": "ELB my-classic-lb", "RequesterId": "amazon-elb"}, "my-classic-lb", "load_balancer"),
+    ({"InterfaceType": "gateway_load_balancer", "Description": "ELB gwy/inspection/0a1b2c3d4e5f6071"},
+     "inspection", "load_balancer"),
+    ({"InterfaceType": "lambda", "Description": "something else"}, "Lambda eni-1", "lambda"),
+    ({"InterfaceType": "transit_gateway", "Description": ""}, "Transit Gateway attachment eni-1", "transit_gateway"),
+    ({"InterfaceType": "api_gateway_managed", "Description": "x"}, "interface eni-1", "interface"),
+    ({"Attachment": {"InstanceId": "i-0abc"}}, "i-0abc", "instance"),  # instance not in Reservations
+])
+def test_label_edge_forms(tmp_path: Path, fields: dict[str, object], name: str, typ: str) -> None:
+    (tmp_path / "enis.json").write_text(json.dumps({"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", **fields}]}))
+    assert label(NameIndex(read_dir(tmp_path)), "eni-1") == (name, typ)
