@@ -70,12 +70,13 @@ def test_every_address_of_an_interface_maps_to_it(index: NameIndex) -> None:
 
 
 def test_unknown_addresses_stay_addresses(index: NameIndex) -> None:
-    names = index.names_for(["10.0.9.9", "52.216.10.20", "3.5.0.9", "eni-0123456789abcdef0", "10.0.1.149"],
+    names = index.names_for(["10.0.9.9", "52.216.10.20", "3.5.0.9", "eni-0123456789abcdef0", "10.0.1.149", "-", ""],
                             service_tags={"52.216.10.20": "S3", "3.5.0.9": "-"})
     assert names["10.0.9.9"] == {"name": None, "type": "unknown", "interface_id": None, "instance_id": None,
                                  "subnet_id": None, "vpc_id": None, "az_id": None}
     assert (names["52.216.10.20"]["name"], names["52.216.10.20"]["type"]) == ("S3", "aws_service")
     assert names["3.5.0.9"]["type"] == "unknown"  # "-" is AWS's null, not a service
+    assert "-" not in names and "" not in names  # nulls are not addresses
     # an interface deleted before the snapshot: its id stays, nothing is guessed
     assert names["eni-0123456789abcdef0"] == {**names["10.0.9.9"], "interface_id": "eni-0123456789abcdef0"}
     # two VPCs reuse 10.0.1.149 for different resources: not named rather than guessed

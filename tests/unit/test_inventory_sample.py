@@ -25,7 +25,8 @@ DAY = dt.date(2024, 5, 14)
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("sample")
-    files = sample.generate_day(root / "logs", DAY, records=20_000, seed=SEED)
+    files = sample.generate_day(root / "logs", DAY, records=20_000, seed=SEED,
+                                profile=sample.DayProfile(files_per_hour=1))
     records = pa.concat_tables([pq.read_table(f, columns=["interface_id", "flow_direction", "srcaddr", "dstaddr",
                                                              "bytes"]) for f in files])
     write_inventory(sample.network(SEED), root / "logs", root / "inventory")
@@ -119,7 +120,7 @@ def test_an_interface_deleted_before_the_snapshot(day: dict[str, Any], tmp_path:
 
 def test_a_day_without_nat_records_flags_the_nat_gateway(day: dict[str, Any], tmp_path: Path) -> None:
     files = sample.generate_day(tmp_path, DAY, records=3_000, seed=SEED,
-                                profile=sample.DayProfile(nat_traffic=False))
+                                profile=sample.DayProfile(nat_traffic=False, files_per_hour=1))
     logged = set(pa.concat_tables([pq.read_table(f, columns=["interface_id"]) for f in files])
                  ["interface_id"].to_pylist())
     net = day["net"]

@@ -98,7 +98,7 @@ class NameIndex:
         for public addresses the inventory does not hold.
         """
         tags = {normal(a): s for a, s in (service_tags or {}).items() if s and s != "-"}
-        return {k: self.entry(k, tags.get(normal(k))) for k in dict.fromkeys(keys) if k}
+        return {k: self.entry(k, tags.get(normal(k))) for k in dict.fromkeys(keys) if k and k != "-"}
 
     def group_for(self, key: str, service: str | None = None) -> str:
         """The by-resource table's row for an address or interface: ECS service, ASG, node group,
