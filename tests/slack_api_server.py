@@ -595,3 +595,14 @@ def files(folder: Path | Any) -> Any:
     from flowdigest.store import LocalStore
 
     return folder if callable(folder) else store_reader(LocalStore(Path(folder)))
+
+
+def assert_posted_once(slack: FakeSlack, message: SlackMessage) -> None:
+    """The channel holds the day's summary once; under it each chart once and each reply once, in order."""
+    day = message.report_date.isoformat()
+    tops = [m for m in slack.top_level() if (m.metadata or {}).get("event_payload", {}).get("report_date") == day]
+    assert len(tops) == 1, [m.text for m in tops]
+    expected = [f"file:{i.file}" if isinstance(i, SlackFile) else f"reply:{i.text}" for i in message.thread]
+    thread = slack.thread(tops[0].ts)
+    seen = [f"file:{chart_name(m.files[0]['name'])}" if m.files else f"reply:{m.text}" for m in thread]
+    assert seen == expected

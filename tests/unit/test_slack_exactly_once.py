@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, chart_name, files, sample_message, write_report
+from slack_api_server import (
+    TEST_CHANNEL,
+    TEST_TOKEN,
+    FakeSlack,
+    assert_posted_once,
+    files,
+    sample_message,
+    write_report,
+)
 
-from flowdigest.models import SlackFile, SlackMessage, SlackReply
+from flowdigest.models import SlackMessage, SlackReply
 from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.errors import SlackPermanentError, SlackTransientError
 from flowdigest.slack.ledger import FileLedger
@@ -35,20 +43,6 @@ def post(slack: FakeSlack, folder: Path, ledger: FileLedger, message: SlackMessa
     settings = settings_for(slack)
     client = make_client(settings, backoff=0.01, timeout=timeout)
     return deliver(message, files(folder), settings, ledger, client=client, **kwargs)
-
-
-def assert_posted_once(slack: FakeSlack, message: SlackMessage) -> None:
-    """One summary; under it each chart once and each reply once, in the message's order."""
-    tops = slack.top_level()
-    assert len(tops) == 1, [m.text for m in tops]
-    thread = slack.thread(tops[0].ts)
-    expected: list[str] = []
-    for item in message.thread:
-        expected.append(f"file:{item.file}" if isinstance(item, SlackFile) else f"reply:{item.text}")
-    seen = [
-        f"file:{chart_name(m.files[0]['name'])}" if m.files else f"reply:{m.text}" for m in thread
-    ]
-    assert seen == expected
 
 
 def test_every_message_carries_the_reports_metadata_and_every_file_a_unique_name(slack, tmp_path):

@@ -172,6 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress(getattr(args, "quiet", False))
     from flowdigest.slack.local import post_outbox
+
+    if args.command == "post":  # before loading the flow-log readers: posting needs none of them
+        try:
+            return post_outbox(args.report_dir, force=args.force, update=args.update)
+        except KeyboardInterrupt:
+            print("flowdigest: interrupted", file=sys.stderr)
+            return 130
     from flowdigest.sources import FlowLogError
 
     try:
@@ -180,8 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
             return 0
-        if args.command == "post":
-            return post_outbox(args.report_dir, force=args.force, update=args.update)
         report_dir = _demo(args, progress) if args.command == "demo" else _run(args, progress)
         _print_result(report_dir)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.

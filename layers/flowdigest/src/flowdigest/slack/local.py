@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TextIO
 
 from flowdigest.slack.credentials import ENV_CHANNEL, ENV_TOKEN, SlackSettings
-from flowdigest.slack.errors import ReportFileError, SlackDeliveryError
+from flowdigest.slack.errors import ReportFileError, SlackConfigError, SlackDeliveryError
 from flowdigest.slack.ledger import FileLedger, Ledger, default_local_ledger_dir
 from flowdigest.store import LocalStore
 
 MESSAGE_FILE = "message.json"
+ENV_TIMEOUT = "FLOWDIGEST_SLACK_TIMEOUT"
 
 
 def _report_folder(report_dir: str | os.PathLike[str]) -> Path:
@@ -27,6 +28,14 @@ def _report_folder(report_dir: str | os.PathLike[str]) -> Path:
     if not (folder / MESSAGE_FILE).is_file():
         raise ReportFileError(f"{folder / MESSAGE_FILE} does not exist", hint="run the digest first; it writes it")
     return folder
+
+
+def _timeout(env: Mapping[str, str]) -> int:
+    """Seconds to wait for each Slack answer: FLOWDIGEST_SLACK_TIMEOUT, default 30."""
+    text = env.get(ENV_TIMEOUT, "").strip() or "30"
+    if not text.isdigit() or int(text) == 0:
+        raise SlackConfigError(f"{ENV_TIMEOUT}={text!r} is not a whole number of seconds", hint="e.g. 30")
+    return int(text)
 
 
 def post_outbox(
@@ -58,11 +67,13 @@ def post_outbox(
             )
             return 0
         from flowdigest.slack.poster import post_report  # needs slack-sdk: only when posting
+        from flowdigest.slack.session import make_client
 
         store = LocalStore(_report_folder(report_dir))
+        client = make_client(settings, timeout=_timeout(os.environ if environ is None else environ))
         result = post_report(
             store, MESSAGE_FILE, settings, ledger or FileLedger(default_local_ledger_dir(environ)),
-            force=force, update=update,
+            force=force, update=update, client=client,
         )
     except SlackDeliveryError as exc:
         print(f"Slack: {exc}", file=err)
