@@ -71,17 +71,25 @@ def test_slack_accepting_a_post_but_answering_after_the_timeout_posts_it_once(sl
     assert_posted_once(slack, message)
 
 
-def test_a_rerun_after_a_crash_mid_call_adopts_what_the_channel_holds(slack, tmp_path):
-    """The process died after Slack took the 2nd chart but before the ledger heard of it."""
+def posted_then_interrupted(slack: FakeSlack, tmp_path: Path, pending: str) -> tuple[SlackMessage, FileLedger]:
+    """A day posted, then its record rewound as if a run died in `pending`'s call: every
+    step from `pending` on has no recorded result (whatever the channel holds)."""
     message, _ = write_report(tmp_path / "r")
     ledger = FileLedger(tmp_path / "l")
     post(slack, tmp_path / "r", ledger)
     record = ledger.load(DAY, TEST_CHANNEL)
     assert record is not None
-    del record.done["thread.2"], record.done["thread.3"], record.done["thread.4"]
-    record.status, record.pending, record.owner = "in_progress", "thread.2", "local:elsewhere:1"
-    record.lease_expires = 0.0
+    keys = list(record.done)
+    record.done = dict(list(record.done.items())[: keys.index(pending)])
+    record.summary_ts = record.done.get("summary")
+    record.status, record.pending, record.owner, record.lease_expires = "in_progress", pending, "local:gone:1", 0.0
     ledger._commit(record)
+    return message, ledger
+
+
+def test_a_rerun_after_a_crash_mid_call_adopts_what_the_channel_holds(slack, tmp_path):
+    """The process died after Slack took the 2nd chart but before the ledger heard of it."""
+    message, ledger = posted_then_interrupted(slack, tmp_path, "thread.2")
     thread = slack.thread(slack.top_level()[0].ts)
     for gone in thread[-2:]:  # the rejected chart and the last reply were never sent
         slack.messages.remove(gone)
@@ -96,14 +104,7 @@ def test_a_rerun_after_a_crash_mid_call_adopts_what_the_channel_holds(slack, tmp
 
 
 def test_a_lost_summary_is_found_by_its_metadata(slack, tmp_path):
-    message, _ = write_report(tmp_path / "r")
-    ledger = FileLedger(tmp_path / "l")
-    post(slack, tmp_path / "r", ledger)
-    record = ledger.load(DAY, TEST_CHANNEL)
-    assert record is not None
-    # As if killed inside chat.postMessage: an intent for the summary, no result.
-    record.done, record.summary_ts, record.pending, record.status = {}, None, "summary", "in_progress"
-    ledger._commit(record)
+    message, ledger = posted_then_interrupted(slack, tmp_path, "summary")  # died inside chat.postMessage
 
     result = post(slack, tmp_path / "r", ledger, owner="another-run")
     assert result.status == "resumed" and result.posted == ()
