@@ -268,6 +268,7 @@ class _Posting:
                 logger.info("slack: %s: %s; checking the channel before trying again", step.key, exc)
                 time.sleep(0.2 * attempt)
                 if self.reconcile([step]):
+                    self.skipped.append(step.key)  # Slack had taken it: adopted, not repeated
                     return
                 continue
             self._done(step, result)
@@ -291,14 +292,12 @@ class _Posting:
             if ts is None:
                 return False  # no summary: nothing of this posting can be in the channel
             record.summary_ts = record.done["summary"] = ts
-            self.skipped.append("summary")
         if record.summary_ts and any(s.kind != "summary" for s in missing):
             found = self._find_in_thread(record.summary_ts)
             for step in missing:
                 hit = found.get(step.filename if step.kind == "file" else step.key)
                 if step.kind != "summary" and hit:
                     record.done[step.key] = hit
-                    self.skipped.append(step.key)
         record.pending = None
         self.ledger.save(record)
         return all(s.key in record.done for s in steps)
