@@ -88,6 +88,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="run only these insights (default: all)")
     p.add_argument("--force", action="store_true",
                    help="post to Slack even if this day was already posted to the channel")
+    p.add_argument("--update", action="store_true",
+                   help="if this day was posted with other figures, edit that Slack post in place")
     p.add_argument("--rebuild", action="store_true",
                    help="build the day's rollup again even if its files are unchanged since the last run")
     p.add_argument("--region", default=None, metavar="REGION",
@@ -133,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "endpoint). A day is posted once per channel unless --force.")
     post.add_argument("report_dir", type=Path, help="the report folder, e.g. out/2026-11-26")
     post.add_argument("--force", action="store_true", help="post again even if already posted")
+    post.add_argument("--update", action="store_true",
+                      help="if the day was posted with other content, edit that post in place")
 
     sample = sub.add_parser("sample", help="only generate sample days of flow logs",
                             description="Write sample days of flow logs in AWS's Parquet layout.")
@@ -186,6 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress(getattr(args, "quiet", False))
     from flowdigest.slack.local import post_outbox
+
+    if args.command == "post":  # before loading the flow-log readers: posting needs none of them
+        try:
+            return post_outbox(args.report_dir, force=args.force, update=args.update)
+        except KeyboardInterrupt:
+            print("flowdigest: interrupted", file=sys.stderr)
+            return 130
     from flowdigest.sources import FlowLogError
 
     try:
@@ -194,12 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
             return 0
-        if args.command == "post":
-            return post_outbox(args.report_dir, force=args.force)
         report_dir = _demo(args, progress) if args.command == "demo" else _run(args, progress)
         _print_result(report_dir)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.
-        return post_outbox(report_dir, force=args.force)
+        return post_outbox(report_dir, force=args.force, update=args.update)
     except (UserError, FlowLogError) as e:
         print(f"flowdigest: error: {e}", file=sys.stderr)
         return getattr(e, "code", EXIT_INPUT)

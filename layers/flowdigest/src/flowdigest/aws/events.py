@@ -55,6 +55,7 @@ class PostEvent(_Event):
     message_key: str = Field(min_length=1)
     force: bool = False  # post again even if the ledger says the day was posted
     owner: str | None = None  # the execution ARN: retries of one execution resume its lease
+    update: bool = False  # a day posted with other content is edited in place
 
 
 class Alert(_Event):
