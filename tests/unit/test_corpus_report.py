@@ -7,7 +7,7 @@ import gzip
 import json
 from pathlib import Path
 
-from flowdigest.runner import run_day
+from conftest import run_report
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -21,7 +21,7 @@ def _text_day(root: Path, files: dict[str, str], day: str, region: str = "eu-cen
 
 
 def _report(root: Path, day: str, out: Path) -> dict:
-    return json.loads((run_day(root, dt.date.fromisoformat(day), out, charts=False) / "report.json").read_text())
+    return json.loads((run_report(root, dt.date.fromisoformat(day), out, charts=False) / "report.json").read_text())
 
 
 def test_grafana_s3_through_the_nat_gateway_is_classified_as_nat(tmp_path: Path) -> None:

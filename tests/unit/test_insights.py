@@ -8,10 +8,9 @@ from typing import Any
 
 import oracle
 import pytest
-from conftest import REPORT_DAY, load_report
+from conftest import REPORT_DAY, load_report, run_report
 
 from flowdigest import sample
-from flowdigest.runner import run_day
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +105,7 @@ def test_data_health(sample_report: dict, records: list) -> None:
 def _single_day(tmp_path: Path, profile: sample.DayProfile) -> tuple[dict, list]:
     root = tmp_path / "logs"
     sample.generate_day(root, REPORT_DAY, records=5_000, seed=3, profile=profile)
-    report = load_report(run_day(root, REPORT_DAY, tmp_path / "out", charts=False))
+    report = load_report(run_report(root, REPORT_DAY, tmp_path / "out", charts=False))
     return report, oracle.read_day(root, REPORT_DAY)
 
 
@@ -141,7 +140,7 @@ def test_day_with_missing_hours(tmp_path: Path) -> None:
 def test_day_without_files(tmp_path: Path) -> None:
     # the source holds flow logs, but none for the report day
     sample.generate_day(tmp_path / "logs", REPORT_DAY - dt.timedelta(days=9), records=500, seed=1)
-    report = load_report(run_day(tmp_path / "logs", REPORT_DAY, tmp_path / "out", charts=False))
+    report = load_report(run_report(tmp_path / "logs", REPORT_DAY, tmp_path / "out", charts=False))
     assert report["totals"]["flows"] == 0
     reasons = {e["reason"] for e in report["insights"].values()}
     assert reasons == {f"no flow logs were delivered for {REPORT_DAY}"}
@@ -160,7 +159,7 @@ def test_nat_seen_only_from_the_instances(tmp_path: Path) -> None:
         dest = root / f.relative_to(src)
         dest.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.filter(pc.not_equal(table["interface_id"], nat_eni)), dest, compression="gzip")
-    report = load_report(run_day(root, REPORT_DAY, tmp_path / "out", charts=False))
+    report = load_report(run_report(root, REPORT_DAY, tmp_path / "out", charts=False))
     records = oracle.read_day(root, REPORT_DAY)
     got = {(r["service"], r["path"], r["direction"]): r["bytes"] for r in rows(report, "gateway_endpoint")}
     assert got == oracle.gateway_endpoint(records)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from flowdigest import __version__
 
 if TYPE_CHECKING:
+    from flowdigest.models import RenderOutput
     from flowdigest.pricing import Prices
 
 EXIT_INPUT = 3  # argparse uses 2 for usage errors; Slack errors have their own (slack/errors.py)
@@ -31,13 +32,12 @@ class UserError(Exception):
 
 
 def report_date(text: str) -> dt.date:
+    from flowdigest import dates
+
     try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
-    if day > dt.datetime.now(dt.UTC).date():
-        raise argparse.ArgumentTypeError(f"{text} is in the future: flow logs cannot exist yet")
-    return day
+        return dates.parse(text)
+    except dates.BadReportDate as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def insight_list(text: str) -> list[str]:
@@ -96,6 +96,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="price the findings at this AWS region's list prices (default: us-east-1; docs/prices.md)")
     p.add_argument("--prices", type=Path, default=None, metavar="FILE",
                    help="a TOML or JSON file of prices that replace the region's (any subset of the keys)")
+    p.add_argument("--rebuild-history", action="store_true",
+                   help="also build the rollups of the 7 days before again (say, after one was damaged)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -148,21 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_result(report_dir: Path) -> None:
-    report = json.loads((report_dir / "report.json").read_text())
-    message = json.loads((report_dir / "message.json").read_text())
-    print(message["text"])
+def _print_result(out: Path, output: RenderOutput) -> Path:
+    """Print the digest's headline and summaries; returns the report folder."""
+    report = json.loads((out / output.report_key).read_text())
+    print(output.headline)
     for entry in report["insights"].values():
         print(f"  {entry['title']}: {entry['summary']}")
+    report_dir = out / output.report_date.isoformat()
     print(f"report: {report_dir / 'report.json'}")
     print(f"preview: {report_dir / 'preview.html'}")
+    return report_dir
 
 
-def _demo(args: argparse.Namespace, progress: Progress) -> Path:
-    from flowdigest import sample
+def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
+    from flowdigest import dates, sample
     from flowdigest.runner import run_day
 
-    day = args.date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    day = args.date or dates.yesterday()
     prices = _prices(args)  # a bad prices file stops before the sample days are generated
     source = args.out / "sample"
     stamp = source / f".generated-{day}-{args.records}"
@@ -173,17 +177,19 @@ def _demo(args: argparse.Namespace, progress: Progress) -> Path:
         sample.generate_days(source, day, days=8, records=args.records)
         stamp.touch()
     return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
-                   prices=prices, reuse_rollups=not args.rebuild, progress=progress)
+                   prices=prices, reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
+                   progress=progress)
 
 
-def _run(args: argparse.Namespace, progress: Progress) -> Path:
+def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
     from flowdigest.runner import run_day
 
     if not args.source.is_dir():
         raise UserError(f"--source {args.source}: no such folder")
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
-                   prices=_prices(args), reuse_rollups=not args.rebuild, progress=progress)
+                   prices=_prices(args), reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
+                   progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,12 +207,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "sample":
-            from flowdigest import sample
+            from flowdigest import dates, sample
 
+            if args.days > (args.date - dates.EARLIEST).days + 1:
+                raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
+                                "when VPC Flow Logs began", code=2)
             sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
             return 0
-        report_dir = _demo(args, progress) if args.command == "demo" else _run(args, progress)
-        _print_result(report_dir)
+        output = _demo(args, progress) if args.command == "demo" else _run(args, progress)
+        report_dir = _print_result(args.out, output)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.
         return post_outbox(report_dir, force=args.force, update=args.update)
     except (UserError, FlowLogError) as e:

@@ -8,12 +8,10 @@ Lambdas are the very objects the CLI passes in-process.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowdigest import fields, message, queries, report
 from flowdigest.engine import QueryEngine
@@ -51,29 +49,18 @@ def _missing_reason(missing: list[str]) -> str:
             f"(add {fields.format_option(missing)} to the flow log's format)")
 
 
-def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
-            progress: Progress = _quiet) -> DayPlan:
-    """Check the day's files and fields, build its rollup, and the history's where missing."""
+def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
+             progress: Progress = _quiet) -> DayPlan:
+    """What the day's report needs, from listings alone (nothing is built): the day's files
+    and fields, the history days that have a rollup or the files for one, and which
+    insights cannot run, with why."""
     ids = check_insights(insights)
     info = engine.open_day(report_date)
     progress(f"{report_date}: {info.files} files, {info.source_bytes / 2**20:.1f} MiB, "
              f"{len(info.hours_present)} of 24 hours delivered")
-    if info.files and engine.rollup_current(report_date):
-        progress(f"{report_date}: the daily rollup is current (same files as when built), reusing it")
-    elif info.files:
-        progress(f"{report_date}: building the daily rollup")
-        engine.build_rollup(report_date)
     have = engine.rollup_days()
-    history = []
-    for back in range(queries.HISTORY_DAYS, 0, -1):
-        day = report_date - dt.timedelta(days=back)
-        if day not in have and engine.open_day(day).files:
-            progress(f"{day}: building the rollup for history (once)")
-            engine.build_rollup(day)
-            have.add(day)
-        if day in have:
-            history.append(day)
-
+    history = [day for back in range(queries.HISTORY_DAYS, 0, -1)
+               if (day := report_date - dt.timedelta(days=back)) in have or engine.open_day(day).files]
     skipped: dict[str, str] = {}
     for i in ids:
         insight = INSIGHTS[i]
@@ -92,16 +79,32 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
     )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy / pandas scalars from awswrangler
-        return _jsonable(value.item())
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def build_rollups(engine: QueryEngine, plan: DayPlan, *, rebuild_history: bool = False,
+                  trust_stored: bool = False, progress: Progress = _quiet) -> None:
+    """Make every rollup the plan reads exist: the report day's unless it is current (built
+    from the same files), each history day's unless stored (history days are built once,
+    or again with `rebuild_history`). `trust_stored` keeps any stored rollup of the report
+    day too, as a step after prepare does, which reads what prepare built."""
+    day = plan.report_date
+    have = engine.rollup_days()
+    if plan.files and not (trust_stored and day in have):
+        if engine.rollup_current(day):
+            progress(f"{day}: the daily rollup is current (same files as when built), reusing it")
+        else:
+            progress(f"{day}: building the daily rollup")
+            engine.build_rollup(day)
+    for past in plan.history_days:
+        if (past not in have or rebuild_history) and engine.open_day(past).files:
+            progress(f"{past}: building the rollup for history ({'again' if past in have else 'once'})")
+            engine.build_rollup(past)
+
+
+def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None, *,
+            rebuild_history: bool = False, progress: Progress = _quiet) -> DayPlan:
+    """Plan the day, then build the rollups the plan reads."""
+    plan = plan_day(engine, report_date, insights, progress=progress)
+    build_rollups(engine, plan, rebuild_history=rebuild_history, progress=progress)
+    return plan
 
 
 def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:
@@ -111,8 +114,7 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
     sql = queries.render(INSIGHTS[insight_id].sql, plan.report_date,
                          flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
-    rows = [{k: _jsonable(v) for k, v in row.items()} for row in engine.query(sql)]
-    return InsightResult(id=insight_id, status="ok", rows=rows)
+    return InsightResult(id=insight_id, status="ok", rows=engine.query(sql))
 
 
 def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,

@@ -98,13 +98,7 @@ class QuerySettings(_EnvSettings):
     @classmethod
     def _format(cls, value: Any) -> Any:
         # "version account-id ..." or a LogFormat string "${version} ${account-id} ..."
-        names = [t.removeprefix("${").removesuffix("}") for t in value.split()] if isinstance(value, str) else value
-        unknown = [n for n in names if n not in fields.BY_NAME]
-        if unknown:
-            raise ValueError(f"unknown flow-log field(s) {', '.join(unknown)}")
-        if len(set(names)) != len(names):
-            raise ValueError("a field appears twice")
-        return tuple(names)
+        return fields.parse_format(value)  # its FormatError is a ValueError: pydantic names the variable
 
     @model_validator(mode="after")
     def _engine_needs(self) -> Self:
@@ -157,9 +151,9 @@ class RenderSettings(StoreSettings):
 
 
 class SlackFunctionSettings(StoreSettings):
-    # The token and channel come from the secret named by SLACK_SECRET_NAME (read per
-    # invocation, cached), or SLACK_BOT_TOKEN/SLACK_CHANNEL_ID locally: flowdigest.slack.
-    secret_name: str | None = Field(None, alias="SLACK_SECRET_NAME")
+    # The token and channel are not settings here: flowdigest.slack.credentials reads them
+    # per invocation (cached) from the secret SLACK_SECRET_NAME names, or from
+    # SLACK_BOT_TOKEN/SLACK_CHANNEL_ID locally.
     ledger_table: str | None = Field(None, alias="FLOWDIGEST_LEDGER_TABLE")
     ledger_dir: Path = Field(Path(LOCAL_DIR) / "ledger", alias="FLOWDIGEST_LEDGER_DIR")
 
