@@ -128,11 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_result(report_dir: Path) -> None:
-    report = json.loads((report_dir / "report.json").read_text())
+    from flowdigest.models import Report
+
+    report = Report.model_validate_json((report_dir / "report.json").read_text())
     message = json.loads((report_dir / "message.json").read_text())
     print(message["text"])
-    for entry in report["insights"].values():
-        print(f"  {entry['title']}: {entry['summary']}")
+    for entry in report.insights.values():
+        print(f"  {entry.title}: {entry.summary}")
     print(f"report: {report_dir / 'report.json'}")
     print(f"preview: {report_dir / 'preview.html'}")
 

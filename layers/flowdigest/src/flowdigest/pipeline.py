@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from flowdigest import fields, message, queries, report
 from flowdigest.engine import QueryEngine
 from flowdigest.insights import INSIGHTS
-from flowdigest.models import ChartRef, DayPlan, InsightResult, RenderOutput
+from flowdigest.models import Chart, DayPlan, InsightResult, RenderOutput, Totals
 from flowdigest.pricing import Prices
 from flowdigest.store import Store
 
@@ -84,12 +84,25 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
             skipped[i] = _missing_reason(missing)
         elif insight.needs_history and not history:
             skipped[i] = f"no earlier day to compare with (no flow logs in the {queries.HISTORY_DAYS} days before)"
-    return DayPlan(
+    plan = DayPlan(
         report_date=report_date, columns=sorted(info.columns), files=info.files,
         source_bytes=info.source_bytes, hours_present=sorted(info.hours_present),
         insights=[i for i in ids if i not in skipped], skipped=skipped, history_days=history,
         bad_files=info.bad_files,
     )
+    return plan.model_copy(update={"totals": day_totals(engine, plan)})
+
+
+def day_totals(engine: QueryEngine, plan: DayPlan) -> Totals:
+    """The day's totals from its rollup (once its rollup is built), whichever insights run."""
+    if not plan.files:
+        return report.no_totals()
+    sql = queries.render("totals", plan.report_date, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
+    (row,) = engine.query(sql)
+    counts: dict[str, int | None] = {k: int(_jsonable(v) or 0) for k, v in row.items()}
+    if "action" not in plan.columns:  # the format has no action: accepted / rejected are unknown
+        counts |= {"accepted_flows": None, "rejected_flows": None}
+    return Totals.model_validate(counts)
 
 
 def _jsonable(value: Any) -> Any:
@@ -109,7 +122,7 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
     check_insights([insight_id])
     if insight_id in plan.skipped:
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
-    sql = queries.render(INSIGHTS[insight_id].sql, plan.report_date,
+    sql = queries.render(insight_id, plan.report_date,
                          flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
     rows = [{k: _jsonable(v) for k, v in row.items()} for row in engine.query(sql)]
     return InsightResult(id=insight_id, status="ok", rows=rows)
@@ -141,22 +154,20 @@ def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
     have = {r.id for r in results}
     results = [*results, *(InsightResult(id=i, status="skipped", reason=why)
                            for i, why in plan.skipped.items() if i not in have)]
-    rep = report.build(plan, results, prices)
+    built = report.build(plan, results, prices)
     day = plan.report_date.isoformat()
-    charts: list[ChartRef] = []
+    charts: list[Chart] = []
     if renderer is not None:
-        for i, fig in report.figures(rep, plan, prices):
+        for i, fig in report.figures(built, plan, prices):
             png = renderer.render(fig, report.CHART_WIDTH, report.CHART_HEIGHT)
             name = f"{i}.png"
             store.write_bytes(f"{day}/{name}", png, "image/png")
-            charts.append(ChartRef(insight=i, file=name, title=rep["insights"][i]["title"],
-                                   alt_text=rep["insights"][i]["chart_alt"],
-                                   width=report.CHART_WIDTH, height=report.CHART_HEIGHT))
+            charts.append(report.chart_ref(built, i, name))
             progress(f"chart {len(charts)}: {name}")
-    rep["charts"] = [c.model_dump() for c in charts]
-    msg = message.build(rep, charts)
+    rep = built.model_copy(update={"charts": charts})
+    msg = message.build(rep)
     report_key, message_key = f"{day}/report.json", f"{day}/message.json"
-    store.write_bytes(report_key, json.dumps(rep, indent=2).encode(), "application/json")
+    store.write_bytes(report_key, json.dumps(rep.model_dump(mode="json"), indent=2).encode(), "application/json")
     store.write_bytes(message_key, msg.model_dump_json(indent=2).encode(), "application/json")
     store.write_bytes(f"{day}/preview.html", message.preview_html(msg).encode(), "text/html")
     return RenderOutput(report_date=plan.report_date, report_key=report_key, message_key=message_key,
