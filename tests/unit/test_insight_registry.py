@@ -99,3 +99,15 @@ def test_a_folder_whose_id_differs_is_refused(tmp_path: Path, registry: None) ->
         register_folder(tmp_path / "extra")
     with pytest.raises(BadInsightFolder, match="no insight folder"):
         register_folder(tmp_path / "nothing")
+
+
+def test_a_bad_insights_path_is_one_line(tmp_path: Path) -> None:
+    broken = _write_insight(tmp_path / "extra") / "busiest_interface" / "__init__.py"
+    broken.write_text("INSIGHT = Insight(")  # a syntax error in the folder's Python
+    env = {**os.environ, insights.PATH_VARIABLE: str(tmp_path / "extra")}
+    done = subprocess.run([sys.executable, "-m", "flowdigest.cli", "run", "--source", str(tmp_path),
+                           "--date", REPORT_DAY.isoformat(), "--out", str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 3
+    assert done.stderr.startswith(f"flowdigest: error: {insights.PATH_VARIABLE}: {broken}: SyntaxError")
+    assert len(done.stderr.splitlines()) == 1

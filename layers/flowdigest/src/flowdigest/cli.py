@@ -169,6 +169,11 @@ def _run(args: argparse.Namespace, progress: Progress) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress(getattr(args, "quiet", False))
+    from flowdigest.insights import PATH_ERRORS
+
+    if PATH_ERRORS:  # an insight folder given by FLOWDIGEST_INSIGHTS_PATH did not load
+        print(f"flowdigest: error: {PATH_ERRORS[0]}", file=sys.stderr)
+        return EXIT_INPUT
     from flowdigest.slack.local import post_outbox
     from flowdigest.sources import FlowLogError
 

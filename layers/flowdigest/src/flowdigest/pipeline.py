@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowdigest import fields, message, queries, report
 from flowdigest.engine import QueryEngine
-from flowdigest.insights import INSIGHTS
+from flowdigest.insights import INSIGHTS, PATH_ERRORS
 from flowdigest.models import Chart, DayPlan, InsightResult, RenderOutput, Totals
 from flowdigest.pricing import Prices
 from flowdigest.store import Store
@@ -37,6 +37,8 @@ class UnknownInsight(ValueError):
 
 
 def check_insights(ids: list[str] | None) -> list[str]:
+    if PATH_ERRORS:
+        raise UnknownInsight(PATH_ERRORS[0])
     if ids is None:
         return list(INSIGHTS)
     unknown = [i for i in ids if i not in INSIGHTS]

@@ -23,6 +23,7 @@ _EXTERNAL_PACKAGE = "flowdigest_external_insights"
 
 # id -> insight, in report order; updated in place, so `from ... import INSIGHTS` stays current
 INSIGHTS: dict[str, Insight] = {}
+PATH_ERRORS: list[str] = []  # folders of FLOWDIGEST_INSIGHTS_PATH that failed to load
 
 
 class BadInsightFolder(ValueError):
@@ -51,7 +52,11 @@ def _import_external(folder: Path) -> object:
         raise BadInsightFolder(f"{folder}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the folder's own code: say where, in one line
+        del sys.modules[name]
+        raise BadInsightFolder(f"{folder / '__init__.py'}: {type(e).__name__}: {e}") from e
     return module
 
 
@@ -79,9 +84,12 @@ def _discover() -> None:
         if is_insight_folder(folder):
             _add(_loaded(importlib.import_module(f"{__name__}.{folder.name}"), folder))
     for extra in filter(None, os.environ.get(PATH_VARIABLE, "").split(os.pathsep)):
-        register_folder(extra)
+        try:
+            register_folder(extra)
+        except BadInsightFolder as e:  # kept for the CLI / pipeline to report in one line
+            PATH_ERRORS.append(f"{PATH_VARIABLE}: {e}")
 
 
 _discover()
 
-__all__ = ["INSIGHTS", "PATH_VARIABLE", "BadInsightFolder", "Context", "Insight", "register_folder"]
+__all__ = ["INSIGHTS", "PATH_ERRORS", "PATH_VARIABLE", "BadInsightFolder", "Context", "Insight", "register_folder"]
