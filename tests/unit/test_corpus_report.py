@@ -107,3 +107,19 @@ def test_format_without_action_has_unknown_accepts_and_rejects(tmp_path: Path) -
     message = json.loads((out / "2025-08-04" / "message.json").read_text())
     fields = [f["text"] for b in message["blocks"] if "fields" in b for f in b["fields"]]
     assert "*Accepted / rejected flows*\nnot in this flow log's format" in fields
+
+
+def test_transit_gateway_sample_totals_are_its_ok_records(tmp_path: Path) -> None:
+    # 36 fields, no action: the totals are the OK records' sums; accepted / rejected unknown
+    from test_corpus import TGW
+
+    name = "elastic-integrations__test-tgw-samples.log"
+    records = [dict(zip(TGW, line.split(), strict=True)) for line in (CORPUS / name).read_text().splitlines()]
+    _write_day(tmp_path / "logs", {"20250819T0835Z_0a1b2c3d": (CORPUS / name).read_bytes()}, "2025-08-19")
+    out = run_day(tmp_path / "logs", dt.date(2025, 8, 19), tmp_path / "out", charts=False,
+                  log_format=" ".join(f"${{{f}}}" for f in TGW))
+    totals = json.loads((out / "report.json").read_text())["totals"]
+    assert totals == {**_counted(records), "accepted_flows": None, "rejected_flows": None,
+                      "nodata_records": sum(r["log-status"] == "NODATA" for r in records),
+                      "skipdata_records": sum(r["log-status"] == "SKIPDATA" for r in records)}
+    assert totals["flows"] > 0
