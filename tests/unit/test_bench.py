@@ -81,6 +81,14 @@ def test_compare_allows_only_max_by_ties() -> None:
     assert skipped["new_talkers"]["identical"] is None
 
 
+def test_compare_covers_the_baselines_subset_only() -> None:
+    # a new insight needs no pandas twin; one the baseline covers must be there
+    assert "top_talkers" in baseline_pandas.COVERED and "busiest_interface" not in baseline_pandas.COVERED
+    got = bench_run.compare({"busiest_interface": [{"x": 1}], "top_talkers": []}, {})
+    assert got["busiest_interface"]["identical"] is None
+    assert got["top_talkers"] == {"identical": False, "detail": "missing from baseline"}
+
+
 @pytest.mark.parametrize("profile", [
     sample.DayProfile(nat_traffic=False),
     sample.DayProfile(gateway_endpoint=False),

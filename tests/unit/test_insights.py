@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from conftest import REPORT_DAY, load_report, run_report
 
 from flowdigest import sample
+from flowdigest.units import human_bytes, human_count
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,17 @@ def test_totals(sample_report: dict, records: list) -> None:
     assert sample_report["totals"] == oracle.totals(records)
     assert sample_report["totals"]["rejected_flows"] > 0
     assert sample_report["totals"]["nodata_records"] > 0
+
+
+def test_totals_do_not_depend_on_the_insights_run(sample_root: Path, records: list, tmp_path: Path) -> None:
+    # the headline insight is not asked for: the totals still come from the day's rollup
+    report = load_report(run_report(sample_root, REPORT_DAY, tmp_path / "out", charts=False, insights=["top_talkers"]))
+    assert list(report["insights"]) == ["top_talkers"]
+    assert report["totals"] == oracle.totals(records)
+    assert report["comparison"] is None
+    message = json.loads((tmp_path / "out" / REPORT_DAY.isoformat() / "message.json").read_text())
+    assert message["text"].endswith(f"{human_count(len(oracle.ok(records)))} flows, "
+                                    f"{human_bytes(oracle.totals(records)['bytes'])}")
 
 
 def test_comparison_with_previous_days(sample_report: dict, sample_root: Path, records: list) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -152,10 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_result(out: Path, output: RenderOutput) -> Path:
     """Print the digest's headline and summaries; returns the report folder."""
-    report = json.loads((out / output.report_key).read_text())
+    from flowdigest.models import Report
+
+    report = Report.model_validate_json((out / output.report_key).read_text())
     print(output.headline)
-    for entry in report["insights"].values():
-        print(f"  {entry['title']}: {entry['summary']}")
+    for entry in report.insights.values():
+        print(f"  {entry.title}: {entry.summary}")
     report_dir = out / output.report_date.isoformat()
     print(f"report: {report_dir / 'report.json'}")
     print(f"preview: {report_dir / 'preview.html'}")
@@ -195,6 +196,11 @@ def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress(getattr(args, "quiet", False))
+    from flowdigest.insights import PATH_ERRORS
+
+    if PATH_ERRORS:  # an insight folder given by FLOWDIGEST_INSIGHTS_PATH did not load
+        print(f"flowdigest: error: {PATH_ERRORS[0]}", file=sys.stderr)
+        return EXIT_INPUT
     from flowdigest.slack.local import post_outbox
 
     if args.command == "post":  # before loading the flow-log readers: posting needs none of them

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from flowdigest import fields, message, queries, report
 from flowdigest.engine import QueryEngine
-from flowdigest.insights import INSIGHTS
-from flowdigest.models import ChartRef, DayPlan, InsightResult, RenderOutput
+from flowdigest.insights import INSIGHTS, PATH_ERRORS
+from flowdigest.models import Chart, DayPlan, InsightResult, RenderOutput, Totals
 from flowdigest.pricing import Prices
 from flowdigest.store import Store
 
@@ -35,6 +35,8 @@ class UnknownInsight(ValueError):
 
 
 def check_insights(ids: list[str] | None) -> list[str]:
+    if PATH_ERRORS:
+        raise UnknownInsight(PATH_ERRORS[0])
     if ids is None:
         return list(INSIGHTS)
     unknown = [i for i in ids if i not in INSIGHTS]
@@ -79,6 +81,18 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
     )
 
 
+def day_totals(engine: QueryEngine, plan: DayPlan) -> Totals:
+    """The day's totals from its rollup (once its rollup is built), whichever insights run."""
+    if not plan.files:
+        return report.no_totals()
+    sql = queries.render("totals", plan.report_date, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
+    (row,) = engine.query(sql)
+    counts: dict[str, int | None] = {k: int(v or 0) for k, v in row.items()}
+    if "action" not in plan.columns:  # the format has no action: accepted / rejected are unknown
+        counts |= {"accepted_flows": None, "rejected_flows": None}
+    return Totals.model_validate(counts)
+
+
 def build_rollups(engine: QueryEngine, plan: DayPlan, *, rebuild_history: bool = False,
                   trust_stored: bool = False, progress: Progress = _quiet) -> None:
     """Make every rollup the plan reads exist: the report day's unless it is current (built
@@ -101,10 +115,10 @@ def build_rollups(engine: QueryEngine, plan: DayPlan, *, rebuild_history: bool =
 
 def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None, *,
             rebuild_history: bool = False, progress: Progress = _quiet) -> DayPlan:
-    """Plan the day, then build the rollups the plan reads."""
+    """Plan the day, build the rollups the plan reads, then count the day's totals."""
     plan = plan_day(engine, report_date, insights, progress=progress)
     build_rollups(engine, plan, rebuild_history=rebuild_history, progress=progress)
-    return plan
+    return plan.model_copy(update={"totals": day_totals(engine, plan)})
 
 
 def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:
@@ -112,7 +126,7 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
     check_insights([insight_id])
     if insight_id in plan.skipped:
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
-    sql = queries.render(INSIGHTS[insight_id].sql, plan.report_date,
+    sql = queries.render(insight_id, plan.report_date,
                          flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
     return InsightResult(id=insight_id, status="ok", rows=engine.query(sql))
 
@@ -143,22 +157,20 @@ def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
     have = {r.id for r in results}
     results = [*results, *(InsightResult(id=i, status="skipped", reason=why)
                            for i, why in plan.skipped.items() if i not in have)]
-    rep = report.build(plan, results, prices)
+    built = report.build(plan, results, prices)
     day = plan.report_date.isoformat()
-    charts: list[ChartRef] = []
+    charts: list[Chart] = []
     if renderer is not None:
-        for i, fig in report.figures(rep, plan, prices):
+        for i, fig in report.figures(built, plan, prices):
             png = renderer.render(fig, report.CHART_WIDTH, report.CHART_HEIGHT)
             name = f"{i}.png"
             store.write_bytes(f"{day}/{name}", png, "image/png")
-            charts.append(ChartRef(insight=i, file=name, title=rep["insights"][i]["title"],
-                                   alt_text=rep["insights"][i]["chart_alt"],
-                                   width=report.CHART_WIDTH, height=report.CHART_HEIGHT))
+            charts.append(report.chart_ref(built, i, name))
             progress(f"chart {len(charts)}: {name}")
-    rep["charts"] = [c.model_dump() for c in charts]
-    msg = message.build(rep, charts)
+    rep = built.model_copy(update={"charts": charts})
+    msg = message.build(rep)
     report_key, message_key = f"{day}/report.json", f"{day}/message.json"
-    store.write_bytes(report_key, json.dumps(rep, indent=2).encode(), "application/json")
+    store.write_bytes(report_key, json.dumps(rep.model_dump(mode="json"), indent=2).encode(), "application/json")
     store.write_bytes(message_key, msg.model_dump_json(indent=2).encode(), "application/json")
     store.write_bytes(f"{day}/preview.html", message.preview_html(msg).encode(), "text/html")
     return RenderOutput(report_date=plan.report_date, report_key=report_key, message_key=message_key,

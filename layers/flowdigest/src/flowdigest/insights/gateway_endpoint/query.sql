@@ -29,7 +29,7 @@ WITH ok AS (
             AS on_nat,
         COALESCE(bool_or(dst_translated OR src_translated) OVER (), false) AS nat_logged
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK' AND "action" = 'ACCEPT'
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
 ),
 classified AS (
     SELECT

@@ -76,6 +76,7 @@ def alt(rows: Rows, ctx: Context) -> str:
 
 
 INSIGHT = Insight(
-    id="headline", title="Headline", needs=("log_status", "action", "bytes", "packets"),
+    id="headline", title="Headline", needs=("action", "bytes", "packets"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=10, is_headline=True,
 )

@@ -51,4 +51,5 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="traffic_by_hour", title="Traffic over the day", needs=("bytes",), uses=("flow_direction",),
     summary=summary, chart=chart, chart_alt=alt,
+    order=60,
 )

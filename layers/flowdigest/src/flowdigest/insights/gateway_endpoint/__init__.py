@@ -93,4 +93,5 @@ INSIGHT = Insight(
     needs=("pkt_dst_aws_service", "interface_id", "srcaddr", "dstaddr", "bytes"),
     uses=("traffic_path", "flow_direction", "pkt_srcaddr", "pkt_dstaddr", "pkt_src_aws_service"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=40, summary_rank=1,
 )

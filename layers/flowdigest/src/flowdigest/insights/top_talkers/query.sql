@@ -7,7 +7,7 @@ WITH per_interface AS (
         MAX(instance_id) AS instance_id,
         SUM(bytes) AS bytes, SUM(packets) AS packets, SUM(flows) AS flows
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK'
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
     GROUP BY srcaddr, dstaddr, interface_id
 ),
 ranked AS (

@@ -6,6 +6,6 @@ SELECT
     SUM(CASE WHEN flow_direction IS NULL THEN bytes ELSE 0 END) AS unknown_bytes,
     SUM(flows) AS flows
 FROM {rollup}
-WHERE dt = '{date}' AND rollup_set = 'hours' AND log_status = 'OK'
+WHERE dt = '{date}' AND rollup_set = 'hours' AND COALESCE(log_status, 'OK') = 'OK'
 GROUP BY "hour"
 ORDER BY "hour"

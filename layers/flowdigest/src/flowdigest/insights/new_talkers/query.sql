@@ -3,13 +3,13 @@
 WITH today AS (
     SELECT srcaddr, dstaddr, SUM(bytes) AS bytes, SUM(flows) AS flows
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK'
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
     GROUP BY srcaddr, dstaddr
 ),
 seen AS (
     SELECT DISTINCT srcaddr, dstaddr
     FROM {rollup}
-    WHERE dt >= '{history_start}' AND dt < '{date}' AND rollup_set = 'flows' AND log_status = 'OK'
+    WHERE dt >= '{history_start}' AND dt < '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
 )
 SELECT t.srcaddr, t.dstaddr, t.bytes, t.flows
 FROM today AS t

@@ -39,4 +39,5 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="ports_protocols", title="Top ports and protocols", needs=("dstport", "protocol", "bytes"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=70,
 )

@@ -43,4 +43,5 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="top_talkers", title="Top talkers", needs=("srcaddr", "dstaddr", "bytes", "interface_id"),
     uses=("instance_id",), summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=20,
 )

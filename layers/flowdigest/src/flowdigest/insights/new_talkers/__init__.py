@@ -28,4 +28,5 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 INSIGHT = Insight(
     id="new_talkers", title="New talkers", needs=("srcaddr", "dstaddr", "bytes"), needs_history=True,
     summary=summary, details=details,
+    order=80,
 )

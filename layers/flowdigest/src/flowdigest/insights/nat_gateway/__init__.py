@@ -61,4 +61,5 @@ INSIGHT = Insight(
     needs=("interface_id", "srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr", "bytes"),
     uses=("pkt_src_aws_service", "pkt_dst_aws_service"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=50, summary_rank=2,
 )

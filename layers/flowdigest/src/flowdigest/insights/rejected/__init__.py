@@ -53,4 +53,5 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="rejected", title="Rejected traffic", needs=("action", "srcaddr", "dstport", "protocol"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=30, summary_rank=3,
 )

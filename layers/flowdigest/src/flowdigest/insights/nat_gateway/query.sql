@@ -30,7 +30,7 @@ WITH ok AS (
             AND COALESCE(bool_or(dst_translated OR src_translated) OVER (PARTITION BY interface_id), false)
             AS on_nat
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND log_status = 'OK' AND "action" = 'ACCEPT'
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
 ),
 sides AS (
     -- each NAT-interface record under its srcaddr (side 1) and its dstaddr (side 2):
