@@ -31,8 +31,7 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
     engine.open_day(report_date)  # bad input stops the run here, before any browser starts
     early = _start_browser_early() if charts else None
     try:
-        plan = pipeline.plan_day(engine, report_date, insights, progress=progress)
-        pipeline.build_rollups(engine, plan, rebuild_history=rebuild_history, progress=progress)
+        plan = pipeline.prepare(engine, report_date, insights, rebuild_history=rebuild_history, progress=progress)
         results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress)
     finally:
         if early is not None:
