@@ -17,6 +17,8 @@ from flowdigest.pricing import Prices
 if TYPE_CHECKING:  # plotly is only in the charting layer
     import plotly.graph_objects as go
 
+    from flowdigest.inventory import NameIndex, Routes
+
 Rows = list[dict[str, Any]]
 
 
@@ -29,6 +31,9 @@ class Context:
     total_bytes: int = 0  # the day's OK bytes (report totals)
     history_days: list[dt.date] = field(default_factory=list)
     hours_present: list[int] = field(default_factory=list)
+    # The day's network inventory (issue 13): None when there is none, or it was unavailable.
+    names: NameIndex | None = None  # addresses and interfaces -> resources
+    routes: Routes | None = None  # route tables, gateway endpoints, NAT gateways (findings)
 
 
 @dataclass(frozen=True)
