@@ -234,7 +234,8 @@ def test_application_log_level_follows_the_log_level_parameter() -> None:
     for name in of_type("AWS::Serverless::Function"):
         config = props(name)["LoggingConfig"]
         assert config["LogFormat"] == "JSON"
-        assert config["ApplicationLogLevel"] == {"Fn::FindInMap": ["LambdaLogLevel", {"Ref": "LogLevel"}, "Application"]}
+        level = {"Fn::FindInMap": ["LambdaLogLevel", {"Ref": "LogLevel"}, "Application"]}
+        assert config["ApplicationLogLevel"] == level
 
 
 def _statements() -> list[tuple[str, dict[str, Any]]]:
