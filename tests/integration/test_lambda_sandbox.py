@@ -55,7 +55,8 @@ from moto.core.config import default_user_config  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
 from pngcheck import png_size  # noqa: E402
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack  # noqa: E402
+from slack_api_server import TEST_CHANNEL, FakeSlack  # noqa: E402
+from stack_resources import create_stack_resources  # noqa: E402
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -180,7 +181,6 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def world(moto_endpoint: str, sample_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    import boto3
     import requests
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
@@ -189,16 +189,9 @@ def world(moto_endpoint: str, sample_root: Path, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(retrier_decl, "time", type("NoSleep", (), {"sleep": staticmethod(lambda s: None)}))
     with FakeSlack() as slack:
-        bucket = "flowdigest-reports"
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="flowdigest/slack", SecretString=json.dumps({"bot_token": TEST_TOKEN, "channel_id": TEST_CHANNEL}))
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="flowdigest-ledger", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-        yield World(endpoint=moto_endpoint, slack=slack, bucket=bucket, secret_arn=secret["ARN"],
-                    ledger="flowdigest-ledger", flowlogs=sample_root)
+        made = create_stack_resources(REGION)
+        yield World(endpoint=moto_endpoint, slack=slack, bucket=made.bucket, secret_arn=made.secret_arn,
+                    ledger=made.ledger_table, flowlogs=sample_root)
 
 
 def run(sandbox: Sandbox, world: World, function: str, event: Any, log_level: str = LOG_LEVEL) -> Invocation:
@@ -233,7 +226,8 @@ def test_each_function_cold_starts_on_its_events(sandbox: Sandbox, world: World)
     plan = assert_ok(run(sandbox, world, "QueryFunction", event("prepare")), "prepare")
     assert plan["report_date"] == "2026-11-20" and plan["insights"]
     insight = event("insight")
-    result = assert_ok(run(sandbox, world, "QueryFunction", insight), "insight")
+    queried = run(sandbox, world, "QueryFunction", insight)
+    result = assert_ok(queried, "insight")
     assert result["id"] == insight["insight"] and result["status"] == "ok" and result["rows"]
 
     rendered = run(sandbox, world, "RenderFunction", event("render"))
@@ -243,14 +237,16 @@ def test_each_function_cold_starts_on_its_events(sandbox: Sandbox, world: World)
     assert posted["status"] == "posted"
     summaries = [m for m in world.slack.messages if m.thread_ts is None]
     assert len(summaries) == 1 and summaries[0].channel == TEST_CHANNEL
-    assert assert_ok(run(sandbox, world, "SlackFunction", event("alert")), "alert")["alerted"]
+    alert = run(sandbox, world, "SlackFunction", event("alert"))
+    assert assert_ok(alert, "alert")["alerted"]
     assert "flowdigest failed" in world.slack.messages[-1].text
 
-    # The stated level: INFO records, none below it; a WARNING function logs no INFO.
-    levels = {r["level"] for r in log_records(rendered.logs)}
-    assert "INFO" in levels and "DEBUG" not in levels, rendered.logs[-2000:]
-    quiet = run(sandbox, world, "QueryFunction", event("prepare"), log_level="WARNING")
-    assert_ok(quiet, "prepare at WARNING")
+    # The stated level: INFO records, none below it; at WARNING the same call logs no INFO.
+    for inv in (queried, rendered):
+        levels = {r["level"] for r in log_records(inv.logs)}
+        assert "INFO" in levels and "DEBUG" not in levels, inv.logs[-2000:]
+    quiet = run(sandbox, world, "QueryFunction", insight, log_level="WARNING")
+    assert assert_ok(quiet, "insight at WARNING")["rows"] == result["rows"]
     assert not [r for r in log_records(quiet.logs) if r["level"] in ("DEBUG", "INFO")], quiet.logs[-2000:]
 
 

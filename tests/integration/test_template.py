@@ -367,3 +367,12 @@ def test_no_json_literal_hides_in_an_intrinsic_string() -> None:
     for expression in intrinsics:
         literals = re.findall(r"'((?:[^'\\]|\\.)*)'", expression)
         assert not [lit for lit in literals if re.search(r"[{}]", lit.replace("{}", ""))], expression
+
+
+def test_govcloud_gets_a_deploy_time_error_not_a_missing_layer() -> None:
+    rule = TEMPLATE["Rules"]["PandasLayerIsPublishedHere"]
+    assert "RuleCondition" not in rule  # every deployment is checked
+    (assertion,) = rule["Assertions"]
+    regions, region = assertion["Assert"]["Fn::Not"][0]["Fn::Contains"]
+    assert region == {"Ref": "AWS::Region"} and set(regions) == {"us-gov-west-1", "us-gov-east-1"}
+    assert "GovCloud" in assertion["AssertDescription"]
