@@ -57,7 +57,8 @@ lambda-sandbox: venv chromium sam-build sandbox-layers  ## the built functions a
 		$(BIN)/pytest -q -p no:cacheprovider tests/integration/test_lambda_sandbox.py
 # The Query function's unzipped total with the stand-in pandas layer (PyPI's wheels are
 # bigger than the managed layer's own build: README, Deploy, states both figures).
-	@mib() { du -sb --apparent-size "$$1" | awk '{printf "%.1f", $$1 / 1048576}'; }; \
+# File sizes only, as Lambda counts them (bench/lambda_size.py does the same).
+	@mib() { find "$$1" -type f -printf '%s\n' | awk '{s += $$1} END {printf "%.1f", s / 1048576}'; }; \
 	echo "QueryFunction with the stand-in layers: code $$(mib $(BUILD_DIR)/QueryFunction) +" \
 		"FlowdigestLayer $$(mib $(BUILD_DIR)/FlowdigestLayer) + AWS SDK for pandas (PyPI build) $$(mib $(PANDAS_LAYER)) MiB"
 
