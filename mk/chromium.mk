@@ -2,10 +2,12 @@
 # build the charts layer ships to Lambda, fetched with npm into .cache/npm and unpacked
 # (brotli) into .cache/chromium by flowdigest.charts.browser. Both steps leave a stamp,
 # so a second `make chromium` does nothing.
-# Keep CHROMIUM_VERSION in step with layers/charts/Makefile and charts/browser.py.
+# The version is pinned once, as NPM_VERSION in charts/browser.py (which the Lambda code
+# and the charts layer's Makefile read too).
 
 CHROMIUM_PKG := @sparticuz/chromium
-CHROMIUM_VERSION := 153.0.0
+CHROMIUM_VERSION_SOURCE := layers/flowdigest/src/flowdigest/charts/browser.py
+CHROMIUM_VERSION := $(shell sed -nE 's/^NPM_VERSION = "([^"]+)".*/\1/p' $(CHROMIUM_VERSION_SOURCE))
 CHROMIUM_NPM_DIR := .cache/npm
 CHROMIUM_DIR := .cache/chromium
 CHROMIUM_NPM_STAMP := $(CHROMIUM_NPM_DIR)/.installed-chromium-$(CHROMIUM_VERSION)

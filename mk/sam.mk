@@ -64,9 +64,16 @@ validate: sam-tools  ## sam validate --lint, asl-validator, cfn-lint + checkov o
 
 # Offline apart from the package registries the layer Makefiles use (PyPI, npm): the
 # AWS SDK for pandas layer is referenced by ARN, so nothing is fetched from AWS.
-sam-build: sam-tools  ## sam build: functions and layers into .aws-sam/build
-	$(SAM_ENV) $(SAM) build --cached --cache-dir .aws-sam/cache --template-file template.yaml \
-		--build-dir $(BUILD_DIR)
+# No `sam build --cached`: SAM's cache hashes only each CodeUri/ContentUri folder, while the
+# layers' pins live in requirements-dev.txt (and the venv it built), so a pin bump would
+# ship a stale layer. make decides instead, from every input of the build.
+SAM_BUILD_STAMP := $(BUILD_DIR)/.built
+SAM_BUILD_INPUTS := template.yaml requirements-dev.txt $(STAMP) \
+	$(shell find functions layers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+sam-build: $(SAM_BUILD_STAMP)  ## sam build: functions and layers into .aws-sam/build (again when an input changes)
+$(SAM_BUILD_STAMP): $(SAM_STAMP) $(SAM_BUILD_INPUTS)
+	$(SAM_ENV) $(SAM) build --template-file template.yaml --build-dir $(BUILD_DIR)
+	touch $@
 
 sam-size: sam-build  ## fail if a function plus its layers reaches Lambda's 250 MB unzipped
 	$(SAM_ENV) $(SAM_VENV)/bin/python mk/sam_size.py $(BUILD_DIR)

@@ -38,7 +38,8 @@ import boto3
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack
+from slack_api_server import TEST_CHANNEL, FakeSlack
+from stack_resources import create_stack_resources
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
 
@@ -103,20 +104,14 @@ def harness(sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config), FakeSlack() as slack:  # type: ignore[arg-type]
-        bucket = "flowdigest-reports"
+        made = create_stack_resources(REGION)
+        bucket = made.bucket
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=bucket)
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="flowdigest/slack", SecretString=json.dumps({"bot_token": TEST_TOKEN, "channel_id": TEST_CHANNEL}))
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="flowdigest-ledger", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
         env = {
             "FLOWDIGEST_ENGINE": "duckdb", "FLOWDIGEST_SOURCE": str(sample_root),
             "FLOWDIGEST_LOCAL_DIR": str(tmp_path / "work"), "FLOWDIGEST_REPORTS_BUCKET": bucket,
             "FLOWDIGEST_REPORTS_PREFIX": "reports/", "FLOWDIGEST_CHARTS": "false",
-            "SLACK_SECRET_NAME": secret["ARN"], "SLACK_API_URL": slack.base_url,
+            "SLACK_SECRET_NAME": made.secret_arn, "SLACK_API_URL": slack.base_url,
             "FLOWDIGEST_LEDGER_TABLE": "flowdigest-ledger",
         }
         for key, value in env.items():

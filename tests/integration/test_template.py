@@ -219,9 +219,23 @@ def test_functions_are_python312_x86_built_by_makefile() -> None:
     for name, res in of_type("AWS::Serverless::LayerVersion").items():
         assert res["Metadata"]["BuildMethod"] == "makefile"
         assert f"build-{name}:" in (REPO / res["Properties"]["ContentUri"] / "Makefile").read_text()
-    pandas = props("QueryFunction")["Layers"][1]["Fn::If"][1]["Fn::Sub"]
+    # The project's layer last: Lambda lets a later layer's files overwrite an earlier one's.
+    query_layers = props("QueryFunction")["Layers"]
+    pandas = query_layers[0]["Fn::If"][1]["Fn::Sub"]
     assert pandas.endswith(":336392948345:layer:AWSSDKPandas-Python312:${AwsSdkPandasLayerVersion}")
-    assert props("RenderFunction")["Layers"] == [{"Ref": "FlowdigestLayer"}, {"Ref": "ChartsLayer"}]
+    assert query_layers[-1] == {"Ref": "FlowdigestLayer"}
+    assert props("RenderFunction")["Layers"] == [{"Ref": "ChartsLayer"}, {"Ref": "FlowdigestLayer"}]
+
+
+def test_application_log_level_follows_the_log_level_parameter() -> None:
+    levels = TEMPLATE["Mappings"]["LambdaLogLevel"]
+    assert set(levels) == set(TEMPLATE["Parameters"]["LogLevel"]["AllowedValues"])
+    assert {v["Application"] for v in levels.values()} <= {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+    for name in of_type("AWS::Serverless::Function"):
+        config = props(name)["LoggingConfig"]
+        assert config["LogFormat"] == "JSON"
+        level = {"Fn::FindInMap": ["LambdaLogLevel", {"Ref": "LogLevel"}, "Application"]}
+        assert config["ApplicationLogLevel"] == level
 
 
 def _statements() -> list[tuple[str, dict[str, Any]]]:
@@ -336,3 +350,29 @@ def test_task_timeouts_outlast_their_functions() -> None:
         if state["Type"] == "Task":
             lambda_timeout = props(functions[state["Resource"]]).get("Timeout", default)
             assert state["TimeoutSeconds"] > lambda_timeout, name
+
+
+def test_no_json_literal_hides_in_an_intrinsic_string() -> None:
+    # The ASL spec wants { } escaped inside intrinsic string literals; moto keeps the
+    # backslashes, AWS drops them. The defaults are plain JSON in a Pass state instead.
+    def strings(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            return [s for v in node.values() for s in strings(v)]
+        if isinstance(node, list):
+            return [s for v in node for s in strings(v)]
+        return [node] if isinstance(node, str) else []
+
+    intrinsics = [s for s in strings(ASL) if s.startswith("States.")]
+    assert intrinsics
+    for expression in intrinsics:
+        literals = re.findall(r"'((?:[^'\\]|\\.)*)'", expression)
+        assert not [lit for lit in literals if re.search(r"[{}]", lit.replace("{}", ""))], expression
+
+
+def test_govcloud_gets_a_deploy_time_error_not_a_missing_layer() -> None:
+    rule = TEMPLATE["Rules"]["PandasLayerIsPublishedHere"]
+    assert "RuleCondition" not in rule  # every deployment is checked
+    (assertion,) = rule["Assertions"]
+    regions, region = assertion["Assert"]["Fn::Not"][0]["Fn::Contains"]
+    assert region == {"Ref": "AWS::Region"} and set(regions) == {"us-gov-west-1", "us-gov-east-1"}
+    assert "GovCloud" in assertion["AssertDescription"]

@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape as xml_escape
 import brotli
 
 NPM_PACKAGE = "@sparticuz/chromium"
-NPM_VERSION = "153.0.0"
+NPM_VERSION = "153.0.0"  # the one pin: mk/chromium.mk and layers/charts/Makefile read it
 
 ENV_CHROMIUM = "FLOWDIGEST_CHROMIUM"  # a chromium binary, or a wrapper, to use as is
 ENV_CACHE = "FLOWDIGEST_CACHE"  # a folder used instead of the repository's .cache
