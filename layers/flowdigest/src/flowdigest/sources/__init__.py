@@ -66,10 +66,11 @@ class DayData:
     inputs: list[tuple[str, int, int]] = field(default_factory=list)
     layout: str = ""  # "hive", "dated" (YYYY/MM/DD), "loose" (records' start), joined by "+"
     note: str = ""  # why the day is empty, when it is
+    table_files: int = 0  # files read into text_tables (tables of the same columns are joined)
 
     @property
     def files(self) -> int:
-        return len(self.parquet_files) + len(self.text_tables)
+        return len(self.parquet_files) + self.table_files
 
     @property
     def missing_hours(self) -> list[int]:
@@ -92,6 +93,7 @@ def load_day(
     *,
     skip_bad: bool = False,
     log_format: str | Sequence[str] | None = None,
+    exclude: Sequence[Path] = (),
 ) -> DayData:
     """Collect the day's flow-log files under `root`.
 
@@ -101,13 +103,14 @@ def load_day(
     Raises FlowLogError when `root` does not exist or holds no flow-log files at all (the
     message names the layouts looked for). A source holding flow logs, but none for this
     day, is an empty DayData (its `note` says so), as Athena answers an empty partition:
-    the report then says "no flow logs were delivered for <day>".
+    the report then says "no flow logs were delivered for <day>". Folders in `exclude` (the
+    run's own output) are not read.
     """
     root = Path(root)
     if not root.exists():
         raise FlowLogError(root, "no such folder")
     fmt = parse_format(log_format, "log_format") if log_format is not None else None
-    found = layout.scan(root, day)
+    found = layout.scan(root, day, exclude)
     if not found.candidates and not found.dated_layout:
         raise FlowLogError(root, found.no_files_reason())
     # In a tree of dated folders, files beside them (with no date) are not the day's.
@@ -143,6 +146,7 @@ def load_day(
                 hive = hive and c.hive
             if part.table is not None:
                 data.text_tables.append(part.table)
+                data.table_files += 1
             data.columns |= part.columns
             data.hours_present |= part.hours
             st = c.path.stat()
@@ -151,6 +155,7 @@ def load_day(
             kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
+    data.text_tables = _joined(data.text_tables)
     data.hive = bool(data.parquet_files) and hive
     data.layout = "+".join(k for k in ("hive", "dated", "loose") if k in kinds)
     if not data.files:
@@ -164,6 +169,7 @@ def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | 
         return None  # a loose file delivered days away cannot hold this day's records
     if c.kind == "parquet":
         meta, columns = parquet.read_footer(c.path)
+        parquet.check_counters(c.path, meta, columns)
         if c.dated:
             hours = {c.hour} if c.hour is not None else (
                 parquet.hours_in_file(c.path, lo) if "start" in columns else set()
@@ -192,6 +198,16 @@ def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | 
     if table.num_rows == 0:
         return None
     return _Part(names, record_hours(table.column("start"), lo), table=table)
+
+
+def _joined(tables: list[pa.Table]) -> list[pa.Table]:
+    """One table per set of columns: a day of 1,440 per-minute files is then one scan for
+    the engine, not a union of 1,440 (whose planning cost grew with the files)."""
+    by_columns: dict[tuple[str, ...], list[pa.Table]] = {}
+    for t in tables:
+        by_columns.setdefault(tuple(t.column_names), []).append(t)
+    return [group[0] if len(group) == 1 else pa.concat_tables(group).combine_chunks()
+            for group in by_columns.values()]
 
 
 def with_partitions(table: pa.Table, day: dt.date, hour: int | None) -> pa.Table:

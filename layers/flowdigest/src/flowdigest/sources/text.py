@@ -44,6 +44,7 @@ def _field_names() -> pa.Array:
     # built on first use: pa.array() on a list imports pandas, ~35 MiB a process needs no more
     return pa.array(list(fields.BY_NAME))
 _INT_RANGE = {pa.int32(): 2**31, pa.int64(): 2**63}
+COUNTERS = ("packets", "bytes")  # counts: a negative one is damage, not traffic
 
 
 def parse_format(spec: str | Sequence[str], source: str = "log format", where: str = "") -> tuple[str, ...]:
@@ -197,9 +198,15 @@ def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | Non
     # A different header mid-file whose fields are all strings would pass as a record.
     col0 = table.column(0)
     names_in_data = pa.types.is_string(col0.type) and pc.any(pc.is_in(col0, _field_names())).as_py()
-    if names_in_data:
-        return None
+    if names_in_data or _any_negative(table):
+        return None  # the careful path names the line
     return table.cast(schema)
+
+
+def _any_negative(table: pa.Table) -> bool:
+    return any(
+        c in table.column_names and (pc.min(table.column(c)).as_py() or 0) < 0 for c in COUNTERS
+    )
 
 
 def _text_lines(data: bytes, source: str) -> Iterator[tuple[int, str]]:
@@ -290,6 +297,10 @@ def _to_table(names: tuple[str, ...], rows: list[list[str]], linenos: list[int],
                 arr = pc.cast(arr, target)
             except pa.ArrowException as e:
                 raise _bad_value(name, target, values, linenos, source, e) from e
+        if name in COUNTERS and (pc.min(arr).as_py() or 0) < 0:
+            at = pc.index(pc.less(arr, 0), True).as_py()
+            raise FlowLogError(source, f"line {linenos[at]}: field {name}: {show(values[at])} is negative "
+                               "(a count of traffic cannot be)")
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=fields.schema([fields.BY_NAME[n].column for n in names]))
 
