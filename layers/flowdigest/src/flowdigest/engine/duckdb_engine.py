@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from flowdigest import fields, queries
 from flowdigest.engine import DayInfo
-from flowdigest.sources import DayData, load_day
+from flowdigest.sources import DayData, FlowLogError, load_day
 
 _BUILT_FROM = "_built_from.sha256"  # in dt=<day>/ (a "_" name: dataset readers skip it)
 _SET_FILES = "rollup_set=*/*.parquet"
@@ -53,6 +53,14 @@ def _fsync_tree(folder: Path) -> None:
         else:
             _fsync_dir(path)
     _fsync_dir(folder)
+
+
+def _overflow(day: dt.date, err: Exception) -> FlowLogError:
+    """The rollup's sums are BIGINT, as Athena's are (where the same sum fails too)."""
+    m = re.search(r"sum\((\w+)\)", str(err))
+    what = m.group(1) if m else "a counter"
+    return FlowLogError(f"{day}: the day's {what} add up past 2^63-1, the most a rollup (BIGINT, as in "
+                        f"Athena) holds: some records' {what} values are damaged")
 
 
 class DuckDBEngine:
@@ -156,10 +164,13 @@ class DuckDBEngine:
         try:
             # One folder per grouping set (rollup_set=flows/...), as Athena's UNLOAD writes
             # them: a query for one set reads only its files. dt lives in the folder name.
-            self.con.execute(
-                f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION zstd, "
-                "PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}', OVERWRITE_OR_IGNORE)"
-            )
+            try:
+                self.con.execute(
+                    f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION "
+                    "zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}', OVERWRITE_OR_IGNORE)"
+                )
+            except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:
+                raise _overflow(day, e) from e
             if stamp := self._fingerprint(day, sql):
                 (tmp / _BUILT_FROM).write_text(stamp + "\n")
             _fsync_tree(tmp)  # on disk before the rename makes it the day's rollup

@@ -155,7 +155,16 @@ _OWN_FOLDER = re.compile(r"^(?:rollup_set=.*|dt=\d{4}-\d{2}-\d{2})$")
 _OWN_MARKERS = ("_built_from.sha256", "report.json")
 # A flow-log tree, even a year of it, enters few folders (other days' are pruned); a walk
 # past this many is of something else (`--source /`, a home folder) and would take ages.
-MAX_FOLDERS = 20_000
+MAX_FOLDERS = 10_000
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode): the same folder however it is reached (links); None if it is gone."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
@@ -168,15 +177,15 @@ def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
         _file(root, _Where(), day, found)
         return found
 
-    seen: set[Path] = {p.resolve() for p in exclude}
+    seen = {k for k in map(_identity, exclude) if k is not None}
     entered = 0
 
     def walk(folder: Path, w: _Where) -> None:
         nonlocal entered
-        real = folder.resolve()
-        if real in seen:  # a symlink loop, the same folder linked twice, or an excluded one
+        key = _identity(folder)
+        if key is None or key in seen:  # a symlink loop, the same folder linked twice, or excluded
             return
-        seen.add(real)
+        seen.add(key)
         entered += 1
         if entered > MAX_FOLDERS:
             raise FlowLogError(
@@ -192,13 +201,17 @@ def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
         for entry in entries:
             if entry.name.startswith((".", "_")):  # .DS_Store, _SUCCESS, .tmp parts
                 continue
-            if entry.is_dir():
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError:  # a link it may not follow (/proc/1/cwd): not a flow-log file
+                continue
+            if is_dir:
                 if _OWN_FOLDER.match(entry.name):
                     continue
                 sub = _enter(w, entry.name, day, found)
                 if sub is not None:
                     walk(Path(entry.path), sub)
-            elif entry.is_file():
+            elif is_file:
                 _file(Path(entry.path), w, day, found)
 
     walk(root, _Where())
