@@ -29,16 +29,21 @@ RECORDS = 4320  # three a minute
 _PREFIX = "AWSLogs/123456789012/vpcflowlogs/us-east-1"
 
 
-def _records(records: int, seed: int) -> pa.Table:
-    """`records` sample records of DAY, in start order (as a day's delivery runs)."""
+def day_records(records: int, seed: int) -> pa.Table:
+    """`records` sample records of DAY, started evenly through the day (as many a minute),
+    so that a per-minute file holds the records of its minute, as AWS delivers them."""
     from flowdigest import sample
 
     with tempfile.TemporaryDirectory() as tmp:
         files = sample.generate_day(Path(tmp), DAY, records=records, seed=seed)
         table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
     table = table.select([c for c in table.column_names if c not in ("year", "month", "day", "hour")])
-    table = table.take(pc.sort_indices(table, [("start", "ascending")]))
-    return table.slice(0, records)
+    table = table.slice(0, records)
+    day0 = int(dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC).timestamp())
+    starts = pa.array([day0 + i * 86_400 // table.num_rows for i in range(table.num_rows)], pa.int64())
+    lengths = pc.subtract(table.column("end"), table.column("start"))
+    table = table.set_column(table.schema.get_field_index("start"), "start", starts)
+    return table.set_column(table.schema.get_field_index("end"), "end", pc.add(starts, lengths))
 
 
 def _name(minute: int, n: int) -> str:
@@ -49,16 +54,18 @@ def _name(minute: int, n: int) -> str:
 def write_days(root: Path, *, records: int = RECORDS, files: int = MINUTES, seed: int = 3) -> tuple[Path, Path]:
     """(one-file source, many-files source) holding the same records of DAY, AWS's text layout.
 
-    The many-files day spreads the records evenly over `files` per-minute objects, each
-    under its delivery hour's folder, named with its minute's stamp, as AWS delivers them.
+    The many-files day spreads the records over `files` per-minute objects (each holding its
+    minute's records), under its delivery hour's folder, named with its minute's stamp.
     """
     from flowdigest.sources.text import format_text
 
-    table = _records(records, seed)
+    table = day_records(records, seed)
     one, many = root / "one", root / "many"
     one_dir = one / _PREFIX / f"{DAY:%Y/%m/%d}"
     one_dir.mkdir(parents=True, exist_ok=True)
-    (one_dir / _name(0, 0)).write_bytes(gzip.compress(format_text(table), compresslevel=1))
+    # no stamp in its name, no hour folder: each record's hour is its start's
+    (one_dir / "123456789012_vpcflowlogs_us-east-1_fl-0abc_day.log.gz").write_bytes(
+        gzip.compress(format_text(table), compresslevel=1))
     per = -(-table.num_rows // files)
     for i in range(files):
         minute = i * MINUTES // files
