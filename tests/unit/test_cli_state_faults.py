@@ -233,3 +233,15 @@ def test_a_huge_tree_that_is_not_flow_logs_stops_with_a_line(tmp_path: Path, mon
         (tmp_path / "home" / f"project-{i}").mkdir(parents=True)
     with pytest.raises(FlowLogError, match="more than 50 folders under it: not a folder of flow logs"):
         load_day(tmp_path / "home", DAY)
+
+
+def test_a_killed_builds_temp_folder_is_cleared_by_the_next_build(history: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    leftover = out / "rollup" / f".dt={DAY}.killed.tmp" / "rollup_set=flows"
+    leftover.mkdir(parents=True)
+    (leftover / "rollup_0.parquet").write_bytes(b"PAR1")  # cut off mid-write
+    hours_ago = dt.datetime.now().timestamp() - 7200
+    os.utime(leftover.parent, (hours_ago, hours_ago))
+    result = flowdigest("run", "--source", str(history), *ARGS, "--out", str(out), "--rebuild")
+    assert result.returncode == 0, result.stderr
+    assert not leftover.parent.exists() and report(out)["totals"] == oracle.totals(oracle.read_day(history, DAY))

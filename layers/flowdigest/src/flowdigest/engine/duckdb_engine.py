@@ -7,6 +7,7 @@ the Hive partition columns as VARCHAR; `daily_rollup` reads the stored rollups.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -15,6 +16,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,15 @@ def _fsync_tree(folder: Path) -> None:
         else:
             _fsync_dir(path)
     _fsync_dir(folder)
+
+
+def _remove_stale(folder: Path, pattern: str, age_seconds: float = 3600) -> None:
+    """Temp folders a killed build left behind (a live build's are younger than any build takes)."""
+    now = time.time()
+    for leftover in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > age_seconds:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _overflow(day: dt.date, err: Exception) -> FlowLogError:
@@ -159,6 +170,7 @@ class DuckDBEngine:
         sql = self._rollup_sql(day)
         out = self.rollup_dir / f"dt={day.isoformat()}"
         self.rollup_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale(self.rollup_dir, f".dt={day.isoformat()}.*")
         # a folder of this build's own: a crashed or concurrent build never shares it
         tmp = Path(tempfile.mkdtemp(prefix=f".dt={day.isoformat()}.", suffix=".tmp", dir=self.rollup_dir))
         try:
