@@ -5,6 +5,7 @@ files as for one, and ends every user error in one line with its exit code."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import os
 import subprocess
@@ -245,3 +246,22 @@ def test_a_killed_builds_temp_folder_is_cleared_by_the_next_build(history: Path,
     result = flowdigest("run", "--source", str(history), *ARGS, "--out", str(out), "--rebuild")
     assert result.returncode == 0, result.stderr
     assert not leftover.parent.exists() and report(out)["totals"] == oracle.totals(oracle.read_day(history, DAY))
+
+
+def test_a_bad_file_among_an_hours_small_files_is_named(tmp_path: Path) -> None:
+    from flowdigest.sources import FlowLogError, load_day
+
+    one, many = small_files.write_days(tmp_path, records=240, files=120)
+    files = sorted(many.rglob("*.log.gz"))
+    bad, blank = files[5], files[9]  # both in hour 00, read with their hour's others
+    lines = gzip.decompress(bad.read_bytes()).decode().splitlines()
+    lines[2] += " 12"  # a 30th value
+    bad.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    with pytest.raises(FlowLogError, match=rf"{bad.name}: line 3: 30 values, but the header \(line 1\) has 29"):
+        load_day(many, small_files.DAY)
+    blank.write_bytes(gzip.compress(b"\n\n"))
+    data = load_day(many, small_files.DAY, skip_bad=True)
+    assert sorted(Path(p).name for p, _ in data.bad_files) == sorted([bad.name, blank.name])
+    kept = pa.concat_tables(data.text_tables)
+    whole = pa.concat_tables(load_day(one, small_files.DAY).text_tables)
+    assert kept.num_rows == whole.num_rows - 4 and data.files == len(files) - 2

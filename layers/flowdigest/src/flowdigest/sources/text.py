@@ -84,7 +84,7 @@ def _token_name(token: str) -> str | None:
     return _canonical(m.group(1)) if m else None
 
 
-def _header_names(tokens: list[str]) -> list[str] | None:
+def header_names(tokens: list[str]) -> list[str] | None:
     """The tokens, if this line is a header rather than a record.
 
     Every token must look like a field name and at least half must be known ones: record
@@ -163,7 +163,7 @@ def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | Non
         tokens = first.decode().split()
     except UnicodeDecodeError:
         return None
-    header = _header_names(tokens) if tokens else None
+    header = header_names(tokens) if tokens else None
     if header is not None:
         names = tuple(_token_name(t) or "" for t in header)
         if not all(n in fields.BY_NAME for n in names):
@@ -254,7 +254,7 @@ def _parse_lines(lines: Iterable[tuple[int, str]], source: str, log_format: Sequ
         tokens = line.split()  # any run of whitespace: tolerates doubled spaces and \r
         if not tokens:
             continue
-        header = _header_names(tokens) if tokens[0][0] in "$abcdefghijklmnopqrstuvwxyz" else None
+        header = header_names(tokens) if tokens[0][0] in "$abcdefghijklmnopqrstuvwxyz" else None
         if header is not None:
             new = parse_format(header, source, f"line {lineno}: ")
             if new != names:
