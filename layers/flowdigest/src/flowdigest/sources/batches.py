@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from flowdigest.sources.text import header_names
+from flowdigest.sources.text import first_line, header_names
 
 
 def batch_key(data: bytes) -> bytes | None:
@@ -21,14 +21,10 @@ def batch_key(data: bytes) -> bytes | None:
     None when the file is to be read alone."""
     if re.match(rb"\s*\{", data):
         return None  # CloudWatch/Firehose JSON
-    nl = data.find(b"\n")
-    first = (data[:nl] if nl >= 0 else data).rstrip(b"\r")
-    try:
-        tokens = first.decode().split()
-    except UnicodeDecodeError:
+    line = first_line(data)
+    if line is None or not line[2]:
         return None
-    if not tokens:
-        return None
+    _, first, tokens = line
     return first if header_names(tokens) is not None else b""
 
 

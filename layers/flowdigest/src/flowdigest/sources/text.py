@@ -155,14 +155,22 @@ def parse_lines(
     return _parse_lines(enumerate(lines, 1), source, fmt)
 
 
-def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | None:
-    """Arrow's CSV reader on the regular case; None means "use the careful path"."""
+def first_line(data: bytes) -> tuple[int, bytes, list[str]] | None:
+    """(offset of its newline or -1, the first line, its tokens); None if it is not UTF-8."""
     nl = data.find(b"\n")
     first = (data[:nl] if nl >= 0 else data).rstrip(b"\r")
     try:
-        tokens = first.decode().split()
+        return nl, first, first.decode().split()
     except UnicodeDecodeError:
         return None
+
+
+def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | None:
+    """Arrow's CSV reader on the regular case; None means "use the careful path"."""
+    line = first_line(data)
+    if line is None:
+        return None
+    nl, first, tokens = line
     header = header_names(tokens) if tokens else None
     if header is not None:
         names = tuple(_token_name(t) or "" for t in header)
