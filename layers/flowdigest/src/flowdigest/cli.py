@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -42,10 +43,21 @@ def report_date(text: str) -> dt.date:
 def insight_list(text: str) -> list[str]:
     from flowdigest.pipeline import UnknownInsight, check_insights
 
+    ids = [s.strip() for s in text.split(",") if s.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(f"{text!r} names no insight (give ids separated by commas)")
     try:
-        return check_insights([s.strip() for s in text.split(",") if s.strip()])
+        return check_insights(ids)
     except UnknownInsight as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def out_folder(text: str) -> Path:
+    # DuckDB's Parquet writer takes a backslash for a folder separator: the rollup would
+    # land elsewhere than the run reads it from
+    if "\\" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: a backslash in the output folder's path is not supported")
+    return Path(text)
 
 
 def positive_int(text: str) -> int:
@@ -80,7 +92,7 @@ class Progress:
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("out"),
+    p.add_argument("--out", type=out_folder, default=Path("out"),
                    help="output folder: the report goes to OUT/<date>/ (default: out)")
     p.add_argument("--no-charts", action="store_true", help="skip the PNG charts (no browser needed)")
     p.add_argument("--insights", type=insight_list, default=None, metavar="ID,ID",
@@ -154,13 +166,21 @@ def _print_result(out: Path, output: RenderOutput) -> Path:
     from flowdigest.models import Report
 
     report = Report.model_validate_json((out / output.report_key).read_text())
-    print(output.headline)
-    for entry in report.insights.values():
-        print(f"  {entry.title}: {entry.summary}")
     report_dir = out / output.report_date.isoformat()
-    print(f"report: {report_dir / 'report.json'}")
-    print(f"preview: {report_dir / 'preview.html'}")
+    lines = [output.headline, *(f"  {e.title}: {e.summary}" for e in report.insights.values()),
+             f"report: {report_dir / 'report.json'}", f"preview: {report_dir / 'preview.html'}"]
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `| head`: the reader has what it wanted; the run goes on to post
+        _stdout_to_devnull()
     return report_dir
+
+
+def _stdout_to_devnull() -> None:
+    """Send what is left of stdout nowhere (Python's exit-time flush would fail again)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
@@ -187,6 +207,9 @@ def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
 
     if not args.source.is_dir():
         raise UserError(f"--source {args.source}: no such folder")
+    if args.source.resolve() == Path(args.source.resolve().anchor):  # its walk would take ages
+        raise UserError(f"--source {args.source}: the file system's root; give the folder holding the flow logs",
+                        code=2)
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
                    prices=_prices(args), reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
@@ -209,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("flowdigest: interrupted", file=sys.stderr)
             return 130
+    from flowdigest.runner import RunError
     from flowdigest.sources import FlowLogError
 
     try:
@@ -224,9 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_dir = _print_result(args.out, output)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.
         return post_outbox(report_dir, force=args.force, update=args.update)
-    except (UserError, FlowLogError) as e:
+    except (UserError, FlowLogError, RunError) as e:
         print(f"flowdigest: error: {e}", file=sys.stderr)
         return getattr(e, "code", EXIT_INPUT)
+    except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell it
+        _stdout_to_devnull()
+        return 0
     except KeyboardInterrupt:
         print("flowdigest: interrupted", file=sys.stderr)
         return 130
