@@ -98,6 +98,9 @@ BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS + TGW_FIELDS}
 
 # Hive partition columns of the AWS S3 layout; Athena (and we) read them as strings.
 PARTITION_COLUMNS: tuple[str, ...] = ("year", "month", "day", "hour")
+# An organisation's bucket adds the account and Region folders above them (template.yaml's
+# enum projections: aws-account-id=..., aws-region=...).
+SOURCE_PARTITION_COLUMNS: tuple[str, ...] = ("aws_account_id", "aws_region")
 
 DEFAULT_FORMAT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.version == 2)
 V5_FORMAT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.version <= 5)
