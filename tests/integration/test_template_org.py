@@ -16,6 +16,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -310,3 +311,10 @@ def test_prepare_event_takes_the_filters_and_names_a_bad_one() -> None:
     assert parse_query({"step": "prepare", "account": None, "region": None, "vpc": None}).filters() == {}
     with pytest.raises(InvalidEvent, match=r"^invalid query step event: prepare.account: String should match pattern"):
         parse_query({"step": "prepare", "account": "1234"})
+
+
+def test_the_cross_account_recipe_uses_the_stacks_own_format() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    fmt = re.search(r"^FORMAT='([^']+)'$", doc, re.M)
+    assert fmt and fmt.group(1).split() == TEMPLATE["Mappings"]["FlowLog"]["Format"]["Fields"].split()
+    assert "FileFormat=parquet,HiveCompatiblePartitions=true,PerHourPartition=true" in doc
