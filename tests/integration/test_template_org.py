@@ -42,15 +42,6 @@ OWN_BUCKET = "flowdigest-flowlogbucket-1a2b3c"
 HIVE_HOURLY = ("{prefix}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/"
                "year={year}/month={month}/day={day}/hour={hour}/")
 DATED_DAILY = "{prefix}AWSLogs/{account}/vpcflowlogs/{region}/{year}/{month}/{day}/"
-# The Transit Gateway fields in AWS's documented order (TGW flow log records, v6).
-TGW_FORMAT = [
-    "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id",
-    "tgw-dst-vpc-account-id", "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id",
-    "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id", "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr",
-    "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "log-status", "type",
-    "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired",
-    "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service",
-]
 
 
 def documented_day(layout: str, prefix: str, accounts: tuple[str, ...], regions: tuple[str, ...],
@@ -256,8 +247,8 @@ def test_tgw_flow_log_writes_hourly_hive_parquet_with_every_v6_field() -> None:
     assert p["DestinationOptions"] == {"FileFormat": "parquet", "HiveCompatiblePartitions": True,
                                        "PerHourPartition": True}
     assert p["LogDestination"] == "${FlowLogBucket.Arn}/tgw-flowlogs/"
-    assert re.findall(r"\$\{([a-z0-9-]+)\}", p["LogFormat"]) == TGW_FORMAT
-    assert all(n in fields.BY_NAME for n in TGW_FORMAT)
+    assert re.findall(r"\$\{([a-z0-9-]+)\}", p["LogFormat"]) == list(fields.TGW_FORMAT)
+    assert all(n in fields.BY_NAME for n in fields.TGW_FORMAT)
     assert TEMPLATE["Resources"]["TgwFlowLogToS3"]["DependsOn"] == "FlowLogBucketPolicy"
     # an existing bucket creates no flow log; the table follows ExistingTgwFlowLogPrefix
     archive = Stack(**ARCHIVE, TransitGatewayId="tgw-0123456789abcdef0")
@@ -278,7 +269,8 @@ def test_tgw_table_reads_the_tgw_prefix_only(aws: dict[str, Any], given: dict[st
     assert table["Name"] == "tgw_flow_logs"
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
     glue = {"INT": "int", "BIGINT": "bigint"}
-    assert columns == [(fields.BY_NAME[n].column, glue.get(fields.BY_NAME[n].sql_type, "string")) for n in TGW_FORMAT]
+    tgw = [fields.BY_NAME[n] for n in fields.TGW_FORMAT]
+    assert columns == [(f.column, glue.get(f.sql_type, "string")) for f in tgw]
     archive = bool(given.get("ExistingFlowLogBucket"))
     bucket, prefix = ("org-log-archive", "tgw/") if archive else (OWN_BUCKET, "tgw-flowlogs/")
     base = f"s3://{bucket}/{prefix}"

@@ -93,6 +93,17 @@ TGW_FIELDS: tuple[Field, ...] = tuple(
     )
 )
 
+# A Transit Gateway flow log with every field, in AWS's documented order (template.yaml's
+# TgwFlowLogToS3 and tgw_flow_logs table).
+TGW_FORMAT: tuple[str, ...] = (
+    "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id", "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id",
+    "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id", "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr",
+    "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "log-status", "type",
+    "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired",
+    "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service",
+)
+
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS + TGW_FIELDS}
 BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS + TGW_FIELDS}
 
