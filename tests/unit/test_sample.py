@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from flowdigest import fields, sample
+from flowdigest import cli, fields, sample
 from flowdigest.sample import DayProfile, generate_day, generate_days, network
 
 DAY = dt.date(2024, 5, 14)
@@ -244,10 +244,22 @@ def test_days_have_history_and_new_talkers(tmp_path: Path) -> None:
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
-        sample.main(["--help"])
+        cli.main(["sample", "--help"])
     assert e.value.code == 0 and "--records" in capsys.readouterr().out
-    assert sample.main(["--out", str(tmp_path), "--date", "2024-05-14", "--days", "2", "--records", "500",
-                        "--files-per-hour", "1", "--missing-hours", "0,1"]) == 0
+    assert cli.main(["sample", "--out", str(tmp_path), "--date", "2024-05-14", "--days", "2", "--records", "500",
+                     "--files-per-hour", "1", "--missing-hours", "0,1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split(":")[0] for ln in lines] == ["2024-05-13", "2024-05-14"]
     assert "in 22 files" in lines[1]
+
+
+@pytest.mark.parametrize("flags", [["--missing-hours", "24"], ["--missing-hours", "3,x"], ["--records", "0"],
+                                   ["--files-per-hour", "-1"], ["--date", "2024-02-30"]])
+def test_cli_bad_flags_are_one_line(tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv = {"--out": str(tmp_path), "--date": "2024-05-14"}
+    argv.update(dict(zip(flags[::2], flags[1::2], strict=True)))
+    with pytest.raises(SystemExit) as e:
+        cli.main(["sample", *(x for kv in argv.items() for x in kv)])
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    assert e.value.code == 2 and len(errors) == 1 and flags[0] in errors[0]
+    assert not any(tmp_path.iterdir())
