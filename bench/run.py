@@ -202,8 +202,9 @@ def measure(name: str, argv: list[str], runs: int, budget: float, *, want_result
 # -- data ----------------------------------------------------------------------------------
 
 def day_files(source: Path, day: dt.date) -> list[Path]:
-    return sorted(source.glob(f"AWSLogs/*/aws-service=vpcflowlogs/*/year={day:%Y}/month={day:%m}/day={day:%d}"
-                              "/hour=*/*.parquet"))
+    from flowdigest import s3layout
+
+    return sorted(source.glob(f"{s3layout.hive_day_glob(day)}/hour=*/*.parquet"))
 
 
 def ensure_data(base: Path, records: int, day: dt.date) -> tuple[Path, dict[str, Any]]:

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from flowdigest import cli, fields, sample
+from flowdigest import cli, fields, s3layout, sample
 from flowdigest.sample import DayProfile, generate_day, generate_days, network
 
 DAY = dt.date(2024, 5, 14)
@@ -263,3 +263,14 @@ def test_cli_bad_flags_are_one_line(tmp_path: Path, flags: list[str], capsys: py
     errors = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
     assert e.value.code == 2 and len(errors) == 1 and flags[0] in errors[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_s3_layout_keys() -> None:
+    day = dt.date(2024, 5, 4)
+    assert s3layout.hive_hour_prefix("123456789012", "eu-west-1", day, 7) == (
+        "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/"
+        "year=2024/month=05/day=04/hour=07/")
+    assert s3layout.plain_day_prefix("123456789012", "eu-west-1", day) == \
+        "AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/05/04/"
+    assert Path(s3layout.hive_day_prefix("1", "r", day)).match(s3layout.hive_day_glob(day))
+    assert sample.hour_prefix(Path("/r"), day, 7, "1", "r") == Path("/r") / s3layout.hive_hour_prefix("1", "r", day, 7)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from flowdigest import fields, queries
+from flowdigest import fields, queries, s3layout
 from flowdigest.aws.errors import TransientError
 from flowdigest.engine import DayInfo
 
@@ -119,10 +119,8 @@ class AthenaEngine:
 
     def day_prefix(self, day: dt.date) -> str:
         if self.text and self.layout == "dated-daily":
-            return (f"{self.source_prefix}AWSLogs/{self._account()}/vpcflowlogs/{self.region}/"
-                    f"{day:%Y}/{day:%m}/{day:%d}/")
-        return (f"{self.source_prefix}AWSLogs/aws-account-id={self._account()}/aws-service=vpcflowlogs/"
-                f"aws-region={self.region}/year={day:%Y}/month={day:%m}/day={day:%d}/")
+            return self.source_prefix + s3layout.plain_day_prefix(self._account(), self.region, day)
+        return self.source_prefix + s3layout.hive_day_prefix(self._account(), self.region, day)
 
     def _objects(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
