@@ -274,3 +274,18 @@ def test_s3_layout_keys() -> None:
         "AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/05/04/"
     assert Path(s3layout.hive_day_prefix("1", "r", day)).match(s3layout.hive_day_glob(day))
     assert sample.hour_prefix(Path("/r"), day, 7, "1", "r") == Path("/r") / s3layout.hive_hour_prefix("1", "r", day, 7)
+
+
+@pytest.mark.parametrize("records", [1, 40, 700, 2500])
+def test_small_days_hold_about_the_records_asked_for(tmp_path: Path, records: int) -> None:
+    paths = generate_days(tmp_path, DAY, days=2, records=records, seed=SEED)
+    files = [p for p in paths if p.parent.parent.name == "day=14"]
+    last = _read(files)
+    assert abs(last.num_rows - records) <= max(0.1 * records, 50)
+    # idle ENIs still report on every file, however small the day
+    assert len(files) >= 24 and pc.sum(pc.not_equal(last["log_status"], "OK")).as_py() >= len(files)
+
+
+def test_tiny_day_without_nodata_writes_no_empty_files(tmp_path: Path) -> None:
+    paths = generate_day(tmp_path, DAY, records=3, seed=SEED, profile=DayProfile(nodata=False))
+    assert 0 < len(paths) < 24 and all(pq.read_metadata(p).num_rows for p in paths)

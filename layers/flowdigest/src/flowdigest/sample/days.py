@@ -19,8 +19,19 @@ from flowdigest.sample.draws import stochastic_round
 from flowdigest.sample.network import Layout, layout, network_key
 from flowdigest.sample.profile import DayProfile
 from flowdigest.sample.records import Ctx
-from flowdigest.sample.traffic import CATEGORIES, category_shares, diurnal_curve, file_block
+from flowdigest.sample.traffic import (
+    CATEGORIES,
+    NewTalkers,
+    category_shares,
+    diurnal_curve,
+    file_block,
+    new_talkers_plan,
+)
 from flowdigest.sample.writer import arrow_table, write_parquet
+
+# Below this a day has one file an hour: every file has a NODATA record, and 48 of them
+# would be more than the records asked for.
+_ONE_FILE_AN_HOUR_RECORDS = 1000
 
 
 def hour_prefix(root: Path, day: dt.date, hour: int, account_id: str = "123456789012",
@@ -41,6 +52,7 @@ class _DayPlan:
     per_conv: dict[str, float]  # category -> records per conversation
     delivered: list[int]  # hours with files
     jobs: list[tuple[int, int, int]]  # (hour, file index, files that hour)
+    new_talkers: NewTalkers | None
 
     @property
     def day_start(self) -> int:
@@ -60,14 +72,15 @@ def _plan(day: dt.date, records: int, seed: int, p: DayProfile) -> _DayPlan:
     jobs: list[tuple[int, int, int]] = []
     for h in delivered:
         hour_rows = sum(float(r[h]) for r in rows.values())
-        n_files = p.files_per_hour or min(6, max(2, math.ceil(hour_rows / 100_000)))
+        n_files = p.files_per_hour or (1 if records < _ONE_FILE_AN_HOUR_RECORDS else
+                                       min(6, max(2, math.ceil(hour_rows / 100_000))))
         jobs.extend((h, k, n_files) for k in range(n_files))
-    return _DayPlan(day, seed, p, lay, rows, per_conv, delivered, jobs)
+    return _DayPlan(day, seed, p, lay, rows, per_conv, delivered, jobs, new_talkers_plan(p, records, delivered))
 
 
-def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[Path, int]:
-    """One delivered file. Its own random stream: its content depends on the seed, day, hour,
-    file index and profile only."""
+def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[Path | None, int]:
+    """One delivered file (none when it would be empty, as AWS writes none). Its own random
+    stream: its content depends on the seed, day, hour, file index and profile only."""
     h, k, n_files = job
     day, p, net = plan.day, plan.profile, plan.lay.net
     rng = np.random.default_rng([plan.seed, day.toordinal(), h, k])
@@ -80,13 +93,16 @@ def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[
             for name in plan.rows}
     if p.nodata:  # a few on every file, as idle ENIs report them all day
         conv["no_data"] = max(1, conv["no_data"])
-    novel = p.new_talkers > 0 and 9 <= h <= 20 and k == 0
+    novel = plan.new_talkers if plan.new_talkers and h in plan.new_talkers.hours and k == 0 else None
     table = arrow_table(file_block(ctx, p, conv, novel), plan.lay, net.account_id, net.region)
     minute = min(55, (k + 1) * 60 // n_files // 5 * 5)
     at = dt.datetime(day.year, day.month, day.day, h, minute)
     name = s3layout.object_name(net.account_id, net.region, net.flow_log_id, at, int(rng.integers(0, 2**32)),
                                 "log.parquet")
+    if table.num_rows == 0:  # a tiny day without NODATA records
+        return None, 0
     path = hour_prefix(root, day, h, net.account_id, net.region) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_parquet(table, path, p.compression_level)
     return path, table.num_rows
 
@@ -99,10 +115,8 @@ def _write_day(root: Path, day: dt.date, records: int, seed: int, p: DayProfile,
     if day_dir.exists():  # a re-run replaces the day instead of adding to it
         for old in day_dir.glob("hour=*/*.log.parquet"):
             old.unlink()
-    for h in plan.delivered:
-        hour_prefix(root, day, h, net.account_id, net.region).mkdir(parents=True, exist_ok=True)
 
-    def one_file(job: tuple[int, int, int]) -> tuple[Path, int]:
+    def one_file(job: tuple[int, int, int]) -> tuple[Path | None, int]:
         return _write_file(root, plan, job)
 
     # Files are independent (own random stream), so threads change speed, not content; numpy
@@ -113,7 +127,7 @@ def _write_day(root: Path, day: dt.date, records: int, seed: int, p: DayProfile,
             done = list(pool.map(one_file, plan.jobs))
     else:
         done = [one_file(j) for j in plan.jobs]
-    return [d[0] for d in done], sum(d[1] for d in done)
+    return [d[0] for d in done if d[0]], sum(d[1] for d in done)
 def generate_day(root: Path, day: dt.date, *, records: int = 200_000, seed: int = 0,
                  profile: DayProfile | None = None, workers: int | None = None) -> list[Path]:
     """Write one day of flow logs under `root` as AWS delivers them; return the files.

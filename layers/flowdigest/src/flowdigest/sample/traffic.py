@@ -7,6 +7,7 @@ and returns their records on every ENI they cross.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -231,20 +232,47 @@ def category_shares(p: DayProfile) -> dict[str, float]:
     return {k: v / total for k, v in s.items()}
 
 
-def file_block(ctx: Ctx, p: DayProfile, conv: dict[str, int], novel: bool) -> Block:
+# From this size the report day's new talkers talk repeatedly over 12 hours (~8 % of its
+# records); smaller days get fewer, once each, so they hold about the records asked for.
+FULL_NEW_TALKERS_RECORDS = 20_000
+
+
+@dataclass(frozen=True)
+class NewTalkers:
+    """Where a day's new talkers appear: the first file of each of `hours`."""
+
+    hours: frozenset[int]
+    count: int  # talkers (each a new east-west pair and a new external address)
+    repeat: bool  # 1 + Poisson(2) conversations each per file, else one (10 records)
+
+
+def new_talkers_plan(p: DayProfile, records: int, delivered: list[int]) -> NewTalkers | None:
+    if p.new_talkers <= 0:
+        return None
+    hours = [h for h in delivered if 9 <= h <= 20]
+    if records >= FULL_NEW_TALKERS_RECORDS:
+        return NewTalkers(frozenset(hours), p.new_talkers, True)
+    # one file per 1,500 records and a talker per 300: at most ~3 % of the day
+    return NewTalkers(frozenset(hours[:max(1, records // 1500)]), min(p.new_talkers, max(1, records // 300)),
+                      False)
+
+
+def file_block(ctx: Ctx, p: DayProfile, conv: dict[str, int], novel: NewTalkers | None) -> Block:
     """One file's records: `conv[name]` conversations of each category, plus the new talkers."""
     blocks = [_MAKERS[name](ctx, n) for name, n in conv.items()
               if n > 0 or (name == "no_data" and ctx.force_skip)]
     if novel:
-        blocks.extend(_novel(ctx, p))
+        blocks.extend(_novel(ctx, p, novel))
+    if not blocks:
+        return {k: np.empty(0, dtype) for k, (dtype, _) in BLOCK.items()}
     return {k: np.concatenate([b[k] for b in blocks]) for k in BLOCK}
 
 
-def _novel(ctx: Ctx, p: DayProfile) -> list[Block]:
+def _novel(ctx: Ctx, p: DayProfile, plan: NewTalkers) -> list[Block]:
     """Talkers only a new-talker day has: new east-west pairs and new external addresses."""
     lay, rng = ctx.lay, ctx.rng
-    k = min(p.new_talkers, len(lay.novel_pairs), len(lay.novel_dest))
-    reps = 1 + rng.poisson(2, k)
+    k = min(plan.count, len(lay.novel_pairs), len(lay.novel_dest))
+    reps = 1 + rng.poisson(2, k) if plan.repeat else np.ones(k, dtype=np.int64)
     idx = np.repeat(np.arange(k), reps)
     n = len(idx)
     pairs = lay.novel_pairs[idx]
