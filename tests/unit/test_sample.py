@@ -289,3 +289,10 @@ def test_small_days_hold_about_the_records_asked_for(tmp_path: Path, records: in
 def test_tiny_day_without_nodata_writes_no_empty_files(tmp_path: Path) -> None:
     paths = generate_day(tmp_path, DAY, records=3, seed=SEED, profile=DayProfile(nodata=False))
     assert 0 < len(paths) < 24 and all(pq.read_metadata(p).num_rows for p in paths)
+
+
+def test_cli_days_before_year_one_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["sample", "--out", str(tmp_path), "--date", "0001-01-03", "--days", "8"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "flowdigest: error: --date 0001-01-03 with --days 8: the first day is before 0001-01-01"]
+    assert not any(tmp_path.iterdir())

@@ -159,6 +159,8 @@ def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 def _sample(args: argparse.Namespace) -> int:
     from flowdigest import sample
 
+    if args.date.toordinal() < args.days:  # the first day would be before 0001-01-01
+        raise UserError(f"--date {args.date} with --days {args.days}: the first day is before 0001-01-01", code=2)
     profile = sample.DayProfile(
         nat_traffic=not args.no_nat, rejects=not args.no_rejects, gateway_endpoint=not args.no_gateway_endpoint,
         nodata=not args.no_nodata, files_per_hour=args.files_per_hour, missing_hours=args.missing_hours)
