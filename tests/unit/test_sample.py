@@ -296,3 +296,13 @@ def test_cli_days_before_year_one_are_one_line(tmp_path: Path, capsys: pytest.Ca
     assert capsys.readouterr().err.splitlines() == [
         "flowdigest: error: --date 0001-01-03 with --days 8: the first day is before 0001-01-01"]
     assert not any(tmp_path.iterdir())
+
+
+def test_python_m_sample_is_the_cli_command() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "flowdigest.sample", "--help"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("usage: flowdigest sample")
+    assert "--no-gateway-endpoint" in result.stdout and "--missing-hours" in result.stdout

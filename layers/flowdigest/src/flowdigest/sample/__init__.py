@@ -13,9 +13,11 @@ Everything is vectorised numpy, one file at a time, so 30M records a day run in 
 memory. Each file has its own random stream derived from (seed, day, hour, file), so a file's
 content depends only on those and the profile.
 
-The modules: `network` (the VPC, address pool and talker populations of a seed), `traffic`
-(the categories of records and one file's mix), `records` (a conversation's records on each
-ENI), `writer` (a file as AWS's Parquet), `days` (a day's plan and its files).
+The modules: `profile` (DayProfile, Network), `network` (the VPC, address pool and talker
+populations of a seed), `traffic` (the categories of records and one file's mix), `records`
+(a conversation's records on each ENI), `writer` (a file as AWS's Parquet), `days` (a day's
+plan and its files); `codes`, `addresses` and `draws` are what they share. The S3 keys come
+from flowdigest.s3layout.
 
     flowdigest sample --out DIR --date 2024-05-14 --days 8 --records 200000
 """
