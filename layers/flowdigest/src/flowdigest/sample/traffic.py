@@ -243,7 +243,7 @@ class NewTalkers:
 
     hours: frozenset[int]
     count: int  # talkers (each a new east-west pair and a new external address)
-    repeat: bool  # 1 + Poisson(2) conversations each per file, else one (10 records)
+    repeat: bool  # 1 + Poisson(2) conversations each per file, else one (about 10 records)
 
 
 def new_talkers_plan(p: DayProfile, records: int, delivered: list[int]) -> NewTalkers | None:
