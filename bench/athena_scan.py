@@ -308,13 +308,15 @@ def estimate(raw_files: dict[dt.date, list[Path]], rollup_dir: Path, day: dt.dat
     lineage = rollup_lineage(day)
     build = query("daily_rollup", table_scans(queries.render("daily_rollup", day), history))
     insights, naive, needed = [], [], set()
-    for i, insight in INSIGHTS.items():
-        scans = table_scans(queries.render(insight.sql, day), history)
+    for i in INSIGHTS:
+        scans = table_scans(queries.render(i, day), history)
         insights.append(query(i, scans))
         raw_cols = _raw_columns(set().union(*(s.columns for s in scans)), lineage)
         days = sorted(set().union(*(s.days for s in scans)))
         naive.append(query(i, [TableScan(FLOW_LOGS, raw_cols, days, [])]))
         needed |= raw_cols
+    # every report also runs the totals query (over the rollup: no naive twin)
+    insights.append(query("totals", table_scans(queries.render("totals", day), history)))
     day_files = raw_files.get(day, [])
     rollup_files = rollups([day])
     return Estimate(

@@ -12,7 +12,10 @@ totals and its distinct pairs, made once from that day's raw logs), as flowdiges
 its rollups: the baseline is not made to rescan 7 days of raw logs on every report, which
 would only flatter the engine, and it does not depend on the engine's rollup layout.
 
-Each function follows its insight's SQL (layers/flowdigest/src/flowdigest/sql/) to the
+It covers a stated subset of the insights, COVERED (the nine the report had when it was
+written): the bench compares those, and a new insight needs no pandas twin.
+
+Each function follows its insight's SQL (insights/<id>/query.sql in the package) to the
 row: SQL's GROUP BY keeps NULL keys (hence `dropna=False`), `x <> y` is false when either
 side is NULL, COUNT(DISTINCT) ignores NULLs, ORDER BY puts NULLs last, LIMIT 10.
 """
@@ -319,11 +322,12 @@ DAY_ONLY: dict[str, Callable[[pd.DataFrame], Rows]] = {
     "ports_protocols": ports_protocols,
     "data_health": data_health,
 }
+COVERED: tuple[str, ...] = ("headline", *DAY_ONLY, "new_talkers")  # what `run` computes
 
 
 def run(source: Path, history_dir: Path, day: dt.date,
         timings: dict[str, float] | None = None) -> dict[str, Rows]:
-    """Every insight's rows, keyed by insight id. `timings` receives seconds per phase."""
+    """The rows of every insight in COVERED, keyed by id. `timings` receives seconds per phase."""
     t = time.perf_counter()
     raw = read_day(source, day)
     phases = {"read": time.perf_counter() - t}

@@ -78,13 +78,19 @@ def compare(engine: dict[str, list[dict[str, Any]]], baseline: dict[str, list[di
     """Every insight's rows, exactly. The one allowance: top_talkers' MAX_BY(interface_id,
     bytes) when two interfaces saw the pair's bytes exactly (SQL may return either); the
     engine's pick must be one of the tied interfaces, and the number of such rows is reported.
-    Insights the engine skipped (`skipped`) are not compared (identical = None)."""
+    Insights the engine skipped (`skipped`), and those outside the baseline's subset, are
+    not compared (identical = None)."""
+    from bench.baseline_pandas import COVERED
+
     out: dict[str, Any] = {}
     for insight in sorted(set(engine) | set(baseline)):
         if insight in skipped:
             out[insight] = {"identical": None, "detail": "skipped by the engine"}
             continue
         e, b = engine.get(insight), baseline.get(insight)
+        if b is None and insight not in COVERED:
+            out[insight] = {"identical": None, "detail": "not in the pandas baseline's subset"}
+            continue
         if e is None or b is None:
             out[insight] = {"identical": False, "detail": "missing from " + ("engine" if e is None else "baseline")}
             continue

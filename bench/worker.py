@@ -52,20 +52,13 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _plan_from_rollups(engine: Any, day: dt.date) -> Any:
-    """The DayPlan prepare() would return, without building anything: the day's and the
-    history's rollups are already stored (the `queries` task times the queries alone)."""
-    from flowdigest import queries
-    from flowdigest.insights import INSIGHTS
-    from flowdigest.models import DayPlan
+    """The day's plan, with nothing built: the `queries` task times the queries alone, over
+    the day's and the history's rollups stored by earlier tasks."""
+    from flowdigest import pipeline
 
-    info = engine.open_day(day)
-    have = engine.rollup_days()
-    if day not in have:
+    if day not in engine.rollup_days():
         raise SystemExit(f"no rollup for {day} in {engine.rollup_dir}: run the rollup task first")
-    history = [d for k in range(queries.HISTORY_DAYS, 0, -1) if (d := day - dt.timedelta(days=k)) in have]
-    return DayPlan(report_date=day, columns=sorted(info.columns), files=info.files, source_bytes=info.source_bytes,
-                   hours_present=sorted(info.hours_present), insights=list(INSIGHTS), history_days=history,
-                   bad_files=info.bad_files)
+    return pipeline.plan_day(engine, day)
 
 
 def _run_insights(engine: Any, plan: Any) -> tuple[float, list[Any]]:

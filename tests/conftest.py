@@ -26,16 +26,22 @@ def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def run_report(source: Path, day: dt.date, out: Path, **options: Any) -> Path:
+    """runner.run_day, then the report folder it wrote: out/<date>."""
+    from flowdigest.runner import run_day
+
+    output = run_day(source, day, out, **options)
+    return out / output.report_key.rpartition("/")[0]
+
+
 def load_report(report_dir: Path) -> dict[str, Any]:
     return json.loads((report_dir / "report.json").read_text())
 
 
 @pytest.fixture(scope="session")
 def sample_report(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from flowdigest.runner import run_day
-
     out = tmp_path_factory.mktemp("out")
-    return load_report(run_day(sample_root, REPORT_DAY, out, charts=False))
+    return load_report(run_report(sample_root, REPORT_DAY, out, charts=False))
 
 
 @pytest.fixture

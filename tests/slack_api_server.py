@@ -2,12 +2,19 @@
 
 `FakeSlack` is a threaded HTTP server on 127.0.0.1 (a free port) that answers the methods
 flowdigest uses — auth.test, chat.postMessage, files.getUploadURLExternal, the upload URL
-it hands out, files.completeUploadExternal — roughly as Slack does, checks the bearer
-token, and records every request in order. Failures are scripted:
+it hands out, files.completeUploadExternal (which shares the file as a message in the
+thread), message `metadata`, conversations.history/replies (metadata only with
+include_all_metadata), chat.update, chat.delete, files.delete — roughly as Slack does,
+checks the bearer token, and records every request in order. Failures are scripted:
 
     fake.fail("chat.postMessage", status=429, retry_after=1)   # first call rate-limited
     fake.fail("chat.postMessage", error="not_in_channel", times=99)
     fake.fail("upload", status=500, nth=2)                     # the 2nd file upload breaks
+
+Crashes are scripted too: `fake.hold(n, after=True)` makes the n-th request from now
+(uploads included) block, after Slack acted on it when `after`, and sets `fake.held` so
+a test can kill the client mid-call; `fake.delay` slows every request; `fake.late(method,
+seconds)` answers that method's next call only after `seconds` (past the client's timeout).
 
 Point slack-sdk at it with `WebClient(base_url=fake.base_url)` (or SLACK_API_URL).
 Also here: the `slack_api` fixture and small helpers to build a report folder.
@@ -18,8 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +55,7 @@ class Recorded:
     params: dict[str, Any]  # the JSON or form body (plus query string), decoded
     status: int = 0  # what the server answered
     response: Any = None
+    seq: int = 0  # its place among the requests since the last hold()
 
 
 @dataclass
@@ -71,6 +81,15 @@ class PostedFile:
     thread_ts: str | None = None
     completed: bool = False
 
+    @property
+    def chart(self) -> str:
+        """The report's own name for the chart (flowdigest uploads it under a unique name)."""
+        return chart_name(self.filename)
+
+
+def chart_name(uploaded: str) -> str:
+    return re.sub(r"^flowdigest-\d{4}-\d\d-\d\d-[0-9a-f]{8}-\d+-", "", uploaded)
+
 
 @dataclass
 class PostedMessage:
@@ -79,6 +98,32 @@ class PostedMessage:
     thread_ts: str | None
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    edited: int = 0  # chat.update calls
+
+    def as_api(self, with_metadata: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "blocks": self.blocks}
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if self.files:
+            out["files"] = self.files
+        if with_metadata and self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    start = int(params.get("cursor") or 0)
+    limit = int(params.get("limit") or 100)
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    return {"ok": True, "messages": chunk, "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
 
 def _text_length(value: Any) -> int:
@@ -92,8 +137,21 @@ def _text_length(value: Any) -> int:
 
 
 class FakeSlack:
-    def __init__(self, token: str = TEST_TOKEN, channels: tuple[str, ...] = (TEST_CHANNEL,), bot_user: str = BOT_USER):
+    def __init__(
+        self,
+        token: str = TEST_TOKEN,
+        channels: tuple[str, ...] = (TEST_CHANNEL,),
+        bot_user: str = BOT_USER,
+        scopes: tuple[str, ...] = ("chat:write", "files:write", "channels:history", "groups:history"),
+    ):
         self.token = token
+        self.scopes = set(scopes)
+        self.delay = 0.0  # seconds added to every request (half before Slack acts, half after)
+        self.held = threading.Event()  # set when the request armed by hold() arrives
+        self._hold: tuple[int, bool] | None = None  # (n-th request from now, after Slack acted)
+        self._release = threading.Event()
+        self._seen = 0
+        self._late: dict[str, float] = {}
         self.channels = set(channels)
         self.bot_user = bot_user
         self.requests: list[Recorded] = []
@@ -174,6 +232,44 @@ class FakeSlack:
     def methods(self) -> list[str]:
         return [r.method for r in self.calls()]
 
+    def hold(self, nth: int, *, after: bool) -> None:
+        """Block the `nth` request from now (1-based), before or after Slack acts on it."""
+        with self._lock:
+            self._seen, self._hold = 0, (nth, after)
+            self.held.clear()
+            self._release.clear()
+
+    def release(self) -> None:
+        """Let a held request finish (its client is usually dead by then) and disarm."""
+        with self._lock:
+            self._hold = None
+        self._release.set()
+
+    def late(self, method: str, seconds: float) -> None:
+        """Act on the next `method` call at once, but answer it only after `seconds`."""
+        self._late[method] = seconds
+
+    def _pause(self, rec: Recorded, after: bool) -> None:
+        """Called by the handler thread outside the lock: delay, hold, late answers."""
+        if self.delay:
+            time.sleep(self.delay / 2)
+        with self._lock:
+            if not after:
+                self._seen += 1
+                rec.seq = self._seen
+            hold = self._hold is not None and self._hold == (rec.seq, after)
+        if hold:
+            self.held.set()
+            self._release.wait(30)
+        if after and rec.method in self._late:
+            time.sleep(self._late.pop(rec.method))
+
+    def top_level(self, channel: str = TEST_CHANNEL) -> list[PostedMessage]:
+        return [m for m in self.messages if m.channel == channel and m.thread_ts is None]
+
+    def thread(self, ts: str) -> list[PostedMessage]:
+        return [m for m in self.messages if m.thread_ts == ts]
+
     def reset(self) -> None:
         """Forget the recorded requests (keeps posted messages and files)."""
         with self._lock:
@@ -211,7 +307,14 @@ class FakeSlack:
                 "chat.postMessage": self._post_message,
                 "files.getUploadURLExternal": self._get_upload_url,
                 "files.completeUploadExternal": self._complete_upload,
+                "conversations.history": self._history,
+                "conversations.replies": self._replies,
+                "chat.update": self._update,
+                "chat.delete": self._delete,
+                "files.delete": self._delete_file,
             }.get(rec.method)
+            if rec.method.startswith("conversations.") and not self.scopes & {"channels:history", "groups:history"}:
+                return self._answer(rec, 200, {"ok": False, "error": "missing_scope", "needed": "channels:history"})
             if handler is None:
                 return self._answer(rec, 200, {"ok": False, "error": "unknown_method"})
             return self._answer(rec, 200, handler(rec.params))
@@ -229,8 +332,8 @@ class FakeSlack:
         return status, {"Content-Type": ctype, **(headers or {})}, payload
 
     def _ts(self) -> str:
-        n = next(self._ids)
-        return f"{1714521600 + n}.{n:06d}"
+        n = next(self._ids)  # Slack's ts: epoch seconds, unique and increasing within a channel
+        return f"{int(time.time())}.{n:06d}"
 
     def _channel_error(self, channel: Any) -> dict[str, Any] | None:
         if channel not in self.channels:
@@ -276,8 +379,13 @@ class FakeSlack:
                 return {"ok": False, "error": "invalid_blocks", "errors": ["header text over 150"]}
         if _text_length(blocks) > 13000:
             return {"ok": False, "error": "msg_blocks_too_long"}
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if metadata is not None and not (isinstance(metadata, dict) and metadata.get("event_type")):
+            return {"ok": False, "error": "invalid_metadata_format"}
         ts = self._ts()
-        self.messages.append(PostedMessage(str(channel), ts, thread_ts, text, blocks))
+        self.messages.append(PostedMessage(str(channel), ts, thread_ts, text, blocks, metadata))
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts, "thread_ts": thread_ts}}
 
     def _get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +424,61 @@ class FakeSlack:
             posted.title = item.get("title")
             posted.channel, posted.thread_ts, posted.completed = channel, thread_ts, True
             done.append({"id": posted.file_id, "name": posted.filename, "title": posted.title})
+        if channel is not None and done:  # Slack shares the files as one message (in the thread)
+            self.messages.append(PostedMessage(str(channel), self._ts(), thread_ts, "", [], None, done))
         return {"ok": True, "files": done}
+
+    def _find(self, channel: Any, ts: Any) -> PostedMessage | None:
+        return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        problem = self._channel_error(channel)
+        if problem:
+            return problem
+        oldest = float(params.get("oldest") or 0)
+        meta = _truthy(params.get("include_all_metadata"))
+        tops = [m for m in reversed(self.messages) if m.channel == channel and m.thread_ts is None]
+        return _page([m.as_api(meta) for m in tops if float(m.ts) >= oldest], params)
+
+    def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel"), params.get("ts")
+        parent = self._find(channel, ts)
+        if self._channel_error(channel) or parent is None:
+            return self._channel_error(channel) or {"ok": False, "error": "thread_not_found"}
+        meta = _truthy(params.get("include_all_metadata"))
+        thread = [parent] + [m for m in self.messages if m.channel == channel and m.thread_ts == ts]
+        return _page([m.as_api(meta) for m in thread], params)
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._find(params.get("channel"), params.get("ts"))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        blocks = params.get("blocks") or []
+        message.text = params.get("text") or ""
+        message.blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        metadata = params.get("metadata")
+        if metadata:
+            message.metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        message.edited += 1
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._find(params.get("channel"), params.get("ts"))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages.remove(message)
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _delete_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        posted = self.files.pop(str(params.get("file")), None)
+        if posted is None:
+            return {"ok": False, "error": "file_not_found"}
+        for message in list(self.messages):  # the share goes with the file
+            message.files = [f for f in message.files if f["id"] != posted.file_id]
+            if not message.files and not message.text and not message.blocks:
+                self.messages.remove(message)
+        return {"ok": True}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -340,13 +502,18 @@ class _Handler(BaseHTTPRequestHandler):
             elif "x-www-form-urlencoded" in ctype:
                 params.update(parse_qsl(body.decode()))
         rec = Recorded(method, url.path, {k.lower(): v for k, v in self.headers.items()}, body, params)
+        self.slack._pause(rec, after=False)
         status, headers, payload = self.slack.handle(rec)
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.slack._pause(rec, after=True)
+        try:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:  # the client was killed or timed out
+            pass
 
     do_GET = do_POST
 
@@ -420,3 +587,22 @@ def write_report(folder: Path, message: SlackMessage | None = None) -> tuple[Sla
             (folder / item.file).write_bytes(pngs[item.file])
     (folder / "message.json").write_text(message.model_dump_json(indent=2), encoding="utf-8")
     return message, pngs
+
+
+def files(folder: Path | Any) -> Any:
+    """The chart reader `deliver` takes: a report folder's, or `folder` itself if it is one."""
+    from flowdigest.slack.poster import store_reader
+    from flowdigest.store import LocalStore
+
+    return folder if callable(folder) else store_reader(LocalStore(Path(folder)))
+
+
+def assert_posted_once(slack: FakeSlack, message: SlackMessage) -> None:
+    """The channel holds the day's summary once; under it each chart once and each reply once, in order."""
+    day = message.report_date.isoformat()
+    tops = [m for m in slack.top_level() if (m.metadata or {}).get("event_payload", {}).get("report_date") == day]
+    assert len(tops) == 1, [m.text for m in tops]
+    expected = [f"file:{i.file}" if isinstance(i, SlackFile) else f"reply:{i.text}" for i in message.thread]
+    thread = slack.thread(tops[0].ts)
+    seen = [f"file:{chart_name(m.files[0]['name'])}" if m.files else f"reply:{m.text}" for m in thread]
+    assert seen == expected

@@ -14,7 +14,6 @@ from flowdigest.aws.errors import TransientError
 from flowdigest.aws.events import AlertEvent, parse_slack
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import SlackFunctionSettings
-from flowdigest.models import SlackMessage
 from flowdigest.slack import SlackDeliveryError, load_settings
 
 SETTINGS = SlackFunctionSettings.from_env()
@@ -43,13 +42,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(report_date=request.report_date.isoformat(), step="post")
     if slack is None:  # local run without a token: the render step's outbox is the result
         return {"status": "outbox", "message_key": request.message_key}
-    from flowdigest.slack.poster import deliver
+    from flowdigest.slack.poster import post_report
 
-    folder = request.message_key.rpartition("/")[0]
-    message = SlackMessage.model_validate_json(STORE.read_bytes(request.message_key))
     try:
-        result = deliver(message, lambda name: STORE.read_bytes(f"{folder}/{name}" if folder else name),
-                         slack, LEDGER, force=request.force, owner=request.owner)
+        result = post_report(STORE, request.message_key, slack, LEDGER, force=request.force,
+                             update=request.update, owner=request.owner)
     except SlackDeliveryError as exc:
         if getattr(exc, "retryable", False):
             raise TransientError(str(exc)) from exc  # the state machine retries this name

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from browser_page import page_state
-from conftest import REPORT_DAY
+from conftest import REPORT_DAY, run_report
 from pngcheck import png_pixels, png_size
 
 from flowdigest.report import CHART_HEIGHT, CHART_WIDTH
-from flowdigest.runner import run_day
 from flowdigest.slack import limits
 
 pytestmark = pytest.mark.chromium
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.chromium
 
 @pytest.fixture(scope="module")
 def report_dir(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_day(sample_root, REPORT_DAY, tmp_path_factory.mktemp("out"), charts=True)
+    return run_report(sample_root, REPORT_DAY, tmp_path_factory.mktemp("out"), charts=True)
 
 
 @pytest.fixture(scope="module")

@@ -196,9 +196,16 @@ def test_scheduled_start_reports_the_day_before(harness: Harness, monkeypatch: p
 
 
 def test_a_failed_query_alerts_and_fails_the_execution(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowdigest import queries
+
     engine = harness.handlers["QueryFunction"].ENGINE
+    real = engine.query
+    totals = queries.render("totals", dt.date(2026, 11, 20), flow_logs=engine.flow_logs_table,
+                            rollup=engine.rollup_table)
 
     def broken(sql: str) -> list[dict[str, Any]]:
+        if sql == totals:  # prepare's own query (the day's totals) works: the insights' fail
+            return real(sql)
         raise RuntimeError("TABLE_NOT_FOUND: Table 'flowdigest.daily_rollup' does not exist")
 
     monkeypatch.setattr(engine, "query", broken)
@@ -212,6 +219,17 @@ def test_a_failed_query_alerts_and_fails_the_execution(harness: Harness, monkeyp
     posted = harness.slack.messages[-1]
     assert "flowdigest failed" in posted.text and "TABLE_NOT_FOUND" in json.dumps(posted.blocks)
     assert harness.sleeps == []  # a RuntimeError is not retried
+
+
+def test_a_failed_totals_query_alerts_from_prepare(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(sql: str) -> list[dict[str, Any]]:
+        raise RuntimeError("TABLE_NOT_FOUND: Table 'flowdigest.daily_rollup' does not exist")
+
+    monkeypatch.setattr(harness.handlers["QueryFunction"].ENGINE, "query", broken)
+    desc = harness.run({"report_date": "2026-11-20"}, "broken-prepare")
+    assert desc["status"] == "FAILED" and "TABLE_NOT_FOUND" in desc["cause"]
+    assert harness.steps("SlackFunction")[-1]["alert"]["step"] == "prepare"
+    assert not harness.steps("RenderFunction")
 
 
 def test_a_transient_error_is_retried_with_backoff(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,6 +157,11 @@ def test_settings_read_the_text_options_and_refuse_what_cannot_work() -> None:
     assert settings("hive-hourly", FLOWDIGEST_SOURCE_FIELDS="").source_fields == fields.DEFAULT_FORMAT
     braces = settings("hive-hourly", FLOWDIGEST_SOURCE_FIELDS="${version} ${srcaddr} ${bytes}")
     assert braces.source_fields == ("version", "srcaddr", "bytes")
+    # the one format parser: Parquet-style names too, and the closest known name for a typo
+    assert settings("hive-hourly", FLOWDIGEST_SOURCE_FIELDS="${version} log_status").source_fields == \
+        ("version", "log-status")
+    with pytest.raises(SettingsError, match=r"FLOWDIGEST_SOURCE_FIELDS.*did you mean 'srcaddr'"):
+        settings("hive-hourly", FLOWDIGEST_SOURCE_FIELDS="version srcadr")
     with pytest.raises(SettingsError, match=r"FLOWDIGEST_SOURCE_FIELDS.*srcadr"):
         settings("hive-hourly", FLOWDIGEST_SOURCE_FIELDS="version srcadr")
     with pytest.raises(SettingsError, match="twice"):

@@ -15,10 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the bench package lives at the repository root
 
+from conftest import run_report  # noqa: E402
+
 from bench import athena_scan, baseline_pandas, lambda_size, sizes  # noqa: E402
 from bench import run as bench_run  # noqa: E402
 from flowdigest import queries, sample  # noqa: E402
-from flowdigest.runner import run_day  # noqa: E402
 
 DAY = dt.date(2025, 6, 10)
 
@@ -80,6 +81,14 @@ def test_compare_allows_only_max_by_ties() -> None:
     assert skipped["new_talkers"]["identical"] is None
 
 
+def test_compare_covers_the_baselines_subset_only() -> None:
+    # a new insight needs no pandas twin; one the baseline covers must be there
+    assert "top_talkers" in baseline_pandas.COVERED and "busiest_interface" not in baseline_pandas.COVERED
+    got = sizes.compare({"busiest_interface": [{"x": 1}], "top_talkers": []}, {})
+    assert got["busiest_interface"]["identical"] is None
+    assert got["top_talkers"] == {"identical": False, "detail": "missing from baseline"}
+
+
 @pytest.mark.parametrize("profile", [
     sample.DayProfile(nat_traffic=False),
     sample.DayProfile(gateway_endpoint=False),
@@ -91,8 +100,8 @@ def test_baseline_gives_the_engines_answers_on_edge_days(tmp_path: Path, profile
     sample.generate_day(src, DAY - dt.timedelta(days=1), records=3_000, seed=5, profile=profile)
     sample.generate_day(src, DAY, records=3_000, seed=5, profile=replace_new_talkers(profile))
     out = tmp_path / "out"
-    run_day(src, DAY - dt.timedelta(days=1), out, charts=False)  # the history day's rollup
-    report = json.loads((run_day(src, DAY, out, charts=False) / "report.json").read_text())
+    run_report(src, DAY - dt.timedelta(days=1), out, charts=False)  # the history day's rollup
+    report = json.loads((run_report(src, DAY, out, charts=False) / "report.json").read_text())
     engine = {i: e["rows"] for i, e in report["insights"].items()}
     skipped = {i for i, e in report["insights"].items() if e["status"] != "ok"}
     assert baseline_pandas.build_history(src, tmp_path / "pandas-history", DAY) == [str(DAY - dt.timedelta(days=1))]

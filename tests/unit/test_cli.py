@@ -45,6 +45,19 @@ def test_future_date(tmp_path: Path) -> None:
     assert "is in the future" in line
 
 
+@pytest.mark.parametrize("command", [["run", "--source", "."], ["demo"], ["sample", "--out", "x"]])
+def test_a_date_before_flow_logs_existed(command: list[str], tmp_path: Path) -> None:
+    result = flowdigest(*command, "--date", "0001-01-01", cwd=tmp_path)
+    assert "before 2015-06-10, when VPC Flow Logs began" in _error(result)
+    assert result.returncode == 2
+
+
+def test_sample_days_reaching_before_flow_logs_existed(tmp_path: Path) -> None:
+    result = flowdigest("sample", "--out", str(tmp_path), "--date", "2015-06-12", "--days", "4")
+    assert "--days 4 from --date 2015-06-12 reaches back before 2015-06-10" in _error(result)
+    assert result.returncode == 2 and not any(tmp_path.iterdir())
+
+
 def test_unknown_insight(tmp_path: Path) -> None:
     line = _error(flowdigest("run", "--source", str(tmp_path), "--date", "2026-01-01", "--insights", "top_talker"))
     assert "unknown insight top_talker" in line and "top_talkers" in line

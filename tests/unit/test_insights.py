@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import oracle
 import pytest
-from conftest import REPORT_DAY, load_report
+from conftest import REPORT_DAY, load_report, run_report
 
 from flowdigest import sample
-from flowdigest.runner import run_day
+from flowdigest.units import human_bytes, human_count
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,17 @@ def test_totals(sample_report: dict, records: list) -> None:
     assert sample_report["totals"] == oracle.totals(records)
     assert sample_report["totals"]["rejected_flows"] > 0
     assert sample_report["totals"]["nodata_records"] > 0
+
+
+def test_totals_do_not_depend_on_the_insights_run(sample_root: Path, records: list, tmp_path: Path) -> None:
+    # the headline insight is not asked for: the totals still come from the day's rollup
+    report = load_report(run_report(sample_root, REPORT_DAY, tmp_path / "out", charts=False, insights=["top_talkers"]))
+    assert list(report["insights"]) == ["top_talkers"]
+    assert report["totals"] == oracle.totals(records)
+    assert report["comparison"] is None
+    message = json.loads((tmp_path / "out" / REPORT_DAY.isoformat() / "message.json").read_text())
+    assert message["text"].endswith(f"{human_count(len(oracle.ok(records)))} flows, "
+                                    f"{human_bytes(oracle.totals(records)['bytes'])}")
 
 
 def test_comparison_with_previous_days(sample_report: dict, sample_root: Path, records: list) -> None:
@@ -106,7 +118,7 @@ def test_data_health(sample_report: dict, records: list) -> None:
 def _single_day(tmp_path: Path, profile: sample.DayProfile) -> tuple[dict, list]:
     root = tmp_path / "logs"
     sample.generate_day(root, REPORT_DAY, records=5_000, seed=3, profile=profile)
-    report = load_report(run_day(root, REPORT_DAY, tmp_path / "out", charts=False))
+    report = load_report(run_report(root, REPORT_DAY, tmp_path / "out", charts=False))
     return report, oracle.read_day(root, REPORT_DAY)
 
 
@@ -141,7 +153,7 @@ def test_day_with_missing_hours(tmp_path: Path) -> None:
 def test_day_without_files(tmp_path: Path) -> None:
     # the source holds flow logs, but none for the report day
     sample.generate_day(tmp_path / "logs", REPORT_DAY - dt.timedelta(days=9), records=500, seed=1)
-    report = load_report(run_day(tmp_path / "logs", REPORT_DAY, tmp_path / "out", charts=False))
+    report = load_report(run_report(tmp_path / "logs", REPORT_DAY, tmp_path / "out", charts=False))
     assert report["totals"]["flows"] == 0
     reasons = {e["reason"] for e in report["insights"].values()}
     assert reasons == {f"no flow logs were delivered for {REPORT_DAY}"}
@@ -160,7 +172,7 @@ def test_nat_seen_only_from_the_instances(tmp_path: Path) -> None:
         dest = root / f.relative_to(src)
         dest.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.filter(pc.not_equal(table["interface_id"], nat_eni)), dest, compression="gzip")
-    report = load_report(run_day(root, REPORT_DAY, tmp_path / "out", charts=False))
+    report = load_report(run_report(root, REPORT_DAY, tmp_path / "out", charts=False))
     records = oracle.read_day(root, REPORT_DAY)
     got = {(r["service"], r["path"], r["direction"]): r["bytes"] for r in rows(report, "gateway_endpoint")}
     assert got == oracle.gateway_endpoint(records)

@@ -17,13 +17,18 @@ from bench.athena_scan import table_scans
 from flowdigest import queries
 from flowdigest.insights import INSIGHTS
 
-SQL_NAMES = sorted(p.name[:-4] for p in resources.files("flowdigest").joinpath("sql").iterdir()
-                   if p.name.endswith(".sql"))
+SQL_NAMES = queries.query_names()
 DAY = dt.date(2026, 3, 1)
 
 
-def test_every_insight_has_its_sql_file() -> None:
-    assert {i.sql for i in INSIGHTS.values()} | {"daily_rollup"} == set(SQL_NAMES)
+def test_every_query_has_its_sql_file() -> None:
+    # the pipeline's in sql/, each insight's in its own folder
+    pipeline_sql = sorted(p.name[:-4] for p in resources.files("flowdigest").joinpath("sql").iterdir()
+                          if p.name.endswith(".sql"))
+    assert pipeline_sql == sorted(queries.PIPELINE_QUERIES)
+    for i in INSIGHTS.values():
+        assert i.query_file == Path(str(resources.files("flowdigest") / "insights" / i.id / "query.sql"))
+        assert i.query_file.is_file()
 
 
 @pytest.mark.parametrize("name", SQL_NAMES)

@@ -8,10 +8,11 @@ import shutil
 from pathlib import Path
 
 import oracle
+import pyarrow.parquet as pq
 import pytest
+from conftest import run_report
 
 from flowdigest import sample
-from flowdigest.runner import run_day
 
 DAY = dt.date(2026, 11, 20)
 
@@ -25,8 +26,8 @@ def logs(tmp_path: Path) -> Path:
 
 def run(logs: Path, out: Path, **kwargs: bool) -> tuple[dict, list[str]]:
     lines: list[str] = []
-    report_dir = run_day(logs, DAY, out, charts=False, insights=["headline", "top_talkers"],
-                         progress=lines.append, **kwargs)
+    report_dir = run_report(logs, DAY, out, charts=False, insights=["headline", "top_talkers"],
+                            progress=lines.append, **kwargs)
     return json.loads((report_dir / "report.json").read_text()), lines
 
 
@@ -74,3 +75,18 @@ def test_rebuild_builds_even_when_nothing_changed(logs: Path, tmp_path: Path) ->
     run(logs, tmp_path / "out")
     _, lines = run(logs, tmp_path / "out", reuse_rollups=False)
     assert any("building the daily rollup" in line for line in lines)
+
+
+def test_rebuild_history_rebuilds_a_damaged_history_rollup(logs: Path, tmp_path: Path) -> None:
+    before = DAY - dt.timedelta(days=1)
+    sample.generate_day(logs, before, records=1_000, seed=6)
+    first, _ = run(logs, tmp_path / "out")
+    damaged = tmp_path / "out" / "rollup" / f"dt={before.isoformat()}" / "rollup_set=flows" / "rollup_0.parquet"
+    damaged.write_bytes(b"not parquet")
+
+    second, lines = run(logs, tmp_path / "out", rebuild_history=True)
+    assert f"{before}: building the rollup for history (again)" in lines
+    assert any("building the daily rollup" in line for line in lines)  # the day's too
+    assert pq.read_table(damaged).num_rows > 0
+    assert {k: v for k, v in second.items() if k != "generated_at"} == \
+        {k: v for k, v in first.items() if k != "generated_at"}

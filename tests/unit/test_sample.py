@@ -291,13 +291,6 @@ def test_tiny_day_without_nodata_writes_no_empty_files(tmp_path: Path) -> None:
     assert 0 < len(paths) < 24 and all(pq.read_metadata(p).num_rows for p in paths)
 
 
-def test_cli_days_before_year_one_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["sample", "--out", str(tmp_path), "--date", "0001-01-03", "--days", "8"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        "flowdigest: error: --date 0001-01-03 with --days 8: the first day is before 0001-01-01"]
-    assert not any(tmp_path.iterdir())
-
-
 def test_python_m_sample_is_the_cli_command() -> None:
     import subprocess
     import sys

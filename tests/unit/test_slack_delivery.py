@@ -19,6 +19,7 @@ from slack_api_server import (
     TEST_TOKEN,
     FakeSlack,
     Recorded,
+    files,
     make_png,
     sample_message,
     write_report,
@@ -62,7 +63,7 @@ def settings_for(slack: FakeSlack) -> SlackSettings:
 def run(slack: FakeSlack, message: SlackMessage, folder: Path, ledger: Ledger, **kwargs: Any) -> DeliveryResult:
     settings = settings_for(slack)
     client = make_client(settings, backoff=0.01, rate_limit_retries=kwargs.pop("rate_limit_retries", 3))
-    return deliver(message, folder, settings, ledger, client=client, **kwargs)
+    return deliver(message, files(folder), settings, ledger, client=client, **kwargs)
 
 
 def cli_env(slack: FakeSlack, tmp_path: Path) -> dict[str, str]:
@@ -116,15 +117,16 @@ def test_posts_the_summary_then_the_charts_and_details_in_its_thread(slack, repo
     assert summary.text == message.text and summary.blocks == message.blocks
     assert result.status == "posted" and result.summary_ts == summary.ts
     assert all(m.thread_ts == summary.ts for m in slack.messages[1:])
-    assert [m.blocks for m in slack.messages[1:]] == [i.blocks for i in message.thread if isinstance(i, SlackReply)]
+    replies = [m for m in slack.messages[1:] if not m.files]  # the others are the charts' shares
+    assert [m.blocks for m in replies] == [i.blocks for i in message.thread if isinstance(i, SlackReply)]
 
     for r in slack.calls("files.completeUploadExternal"):
         assert r.params["channel_id"] == TEST_CHANNEL and r.params["thread_ts"] == summary.ts
     uploads = [r.body for r in slack.calls("upload")]
     assert uploads == [pngs[name] for name in ("headline.png", "top_talkers.png", "rejected.png")]
     for f in slack.files.values():
-        assert f.completed and f.data == pngs[f.filename] and f.length == len(pngs[f.filename])
-        assert (f.title, f.alt_txt) == CHARTS[f.filename]
+        assert f.completed and f.data == pngs[f.chart] and f.length == len(pngs[f.chart])
+        assert (f.title, f.alt_txt) == CHARTS[f.chart]
 
     # The token goes in the Authorization header of API calls, never to the upload URL.
     assert all(r.headers["authorization"] == f"Bearer {TEST_TOKEN}" for r in slack.calls() if r.method != "upload")
@@ -281,7 +283,7 @@ def test_a_failed_chart_upload_is_completed_on_retry_without_a_second_summary(sl
     assert len(top_level(slack)) == 1  # no second summary
     assert all(r.params.get("thread_ts") == result.summary_ts for r in slack.calls("chat.postMessage"))
     assert posted_sequence(first_requests + slack.calls()) == expected_sequence(message)
-    completed = sorted(f.filename for f in slack.files.values() if f.completed)
+    completed = sorted(f.chart for f in slack.files.values() if f.completed)
     assert completed == sorted(pngs)  # each chart shared exactly once
 
 
@@ -306,17 +308,17 @@ def test_a_crash_after_the_summary_resumes_on_retry_by_the_same_owner(slack, rep
 
     monkeypatch.setattr(client, "files_upload_v2", crash)
     with pytest.raises(Crash):
-        deliver(message, folder, settings, ledger, client=client, owner="exec-1")
+        deliver(message, files(folder), settings, ledger, client=client, owner="exec-1")
     assert len(top_level(slack)) == 1
 
     # Another execution is kept out while the dead run's lease lasts...
     with pytest.raises(DeliveryInProgressError) as caught:
-        deliver(message, folder, settings, ledger, owner="exec-2")
+        deliver(message, files(folder), settings, ledger, owner="exec-2")
     assert "exec-1" in str(caught.value) and caught.value.exit_code == 75
 
     # ...but the retry of the same execution resumes at once.
     monkeypatch.setattr(client, "files_upload_v2", real_upload)
-    result = deliver(message, folder, settings, ledger, client=client, owner="exec-1")
+    result = deliver(message, files(folder), settings, ledger, client=client, owner="exec-1")
     assert result.status == "resumed" and len(top_level(slack)) == 1
     assert posted_sequence(slack.calls()) == expected_sequence(message)
 
@@ -371,7 +373,7 @@ def test_unreachable_slack_is_a_transient_error_naming_the_url(report, ledger):
     settings = SlackSettings(token=TEST_TOKEN, channel=TEST_CHANNEL, api_url=f"http://127.0.0.1:{port}/api/")
 
     with pytest.raises(SlackTransientError) as caught:
-        deliver(message, folder, settings, ledger, client=make_client(settings, backoff=0.01))
+        deliver(message, files(folder), settings, ledger, client=make_client(settings, backoff=0.01))
 
     assert "could not reach Slack" in str(caught.value) and f"127.0.0.1:{port}" in str(caught.value)
     record = ledger.load("2024-05-01", TEST_CHANNEL)
@@ -391,12 +393,13 @@ def test_files_can_come_from_any_reader(slack, report, ledger):
     assert [r.body for r in slack.calls("upload")] == [pngs[n] for n in read]
 
 
-def test_the_lambda_path_reads_charts_from_s3_and_keeps_the_ledger_in_dynamodb(slack, monkeypatch):
+def test_the_lambda_path_reads_the_report_from_s3_and_keeps_the_ledger_in_dynamodb(slack, monkeypatch):
     import boto3
     from moto import mock_aws
 
+    from flowdigest.aws.s3store import S3Store
     from flowdigest.slack.ledger import DynamoDBLedger
-    from flowdigest.slack.poster import s3_reader
+    from flowdigest.slack.poster import post_report
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
@@ -419,14 +422,18 @@ def test_the_lambda_path_reads_charts_from_s3_and_keeps_the_ledger_in_dynamodb(s
             BillingMode="PAY_PER_REQUEST",
         )
         ledger = DynamoDBLedger("ledger", client=ddb)
-        reader = s3_reader("reports", "daily/2024-05-01/", client=s3)
+        s3.put_object(Bucket="reports", Key="daily/2024-05-01/message.json", Body=message.model_dump_json())
+        store = S3Store("reports", "daily", client=s3)
         settings = settings_for(slack)
         slack.fail("files.completeUploadExternal", error="internal_error", nth=3)
 
+        def post(owner: str) -> DeliveryResult:
+            return post_report(store, "2024-05-01/message.json", settings, ledger, owner=owner)
+
         with pytest.raises(SlackTransientError):
-            deliver(message, reader, settings, ledger, owner=execution)
-        retried = deliver(message, reader, settings, ledger, owner=execution)  # Step Functions' Retry
-        rerun = deliver(message, reader, settings, ledger, owner=execution + "-rerun")
+            post(execution)
+        retried = post(execution)  # Step Functions' Retry
+        rerun = post(execution + "-rerun")
 
     assert retried.status == "resumed" and rerun.status == "already_posted"
     assert len(top_level(slack)) == 1
@@ -451,4 +458,4 @@ def test_an_empty_reply_is_skipped(slack, report, ledger):
     message, _, folder = report
     message.thread.append(SlackReply(text="", blocks=[]))
     result = run(slack, message, folder, ledger)
-    assert result.posted[-1] == "thread.4" and all(m.text or m.blocks for m in slack.messages)
+    assert result.posted[-1] == "thread.4" and all(m.text or m.blocks or m.files for m in slack.messages)

@@ -20,7 +20,7 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
 
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, write_report
+from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, files, write_report
 
 from flowdigest.slack.alert import post_failure_alert
 from flowdigest.slack.credentials import SlackSettings
@@ -81,7 +81,8 @@ def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatc
         invocations = iter(range(1000))
 
         def run(**kwargs: Any) -> Any:  # each call is a new invocation (its own ledger owner)
-            return deliver(message, folder, settings, ledger, client=client, owner=f"run-{next(invocations)}", **kwargs)
+            owner = f"run-{next(invocations)}"
+            return deliver(message, files(folder), settings, ledger, client=client, owner=owner, **kwargs)
 
         # A run with a 429 and a broken upload, its resumption, a re-run and a forced run.
         slack.fail("chat.postMessage", status=429, retry_after=1)
@@ -103,7 +104,8 @@ def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatc
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             dead = SlackSettings(TEST_TOKEN, TEST_CHANNEL, f"http://127.0.0.1:{s.getsockname()[1]}/api/")
-        attempt(lambda: deliver(message, folder, dead, ledger, force=True, client=make_client(dead, backoff=0.01)))
+        dead_client = make_client(dead, backoff=0.01)
+        attempt(lambda: deliver(message, files(folder), dead, ledger, force=True, client=dead_client))
         # The CLI step, posting and failing.
         env = {
             "SLACK_BOT_TOKEN": TEST_TOKEN,
@@ -149,7 +151,7 @@ def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatc
 
     # The capture did see slack-sdk's debug logging, the retries and the failures.
     assert "Sending a request" in logs and "Received the following response" in logs
-    assert "A retry handler found: RateLimitErrorRetryHandler" in logs
+    assert "A retry handler found: _RateLimitWait" in logs
     assert "not_in_channel" in "".join(texts) and "channel_not_found" in err
     assert len(slack.messages) > 5 and ledger_files
     assert "GetSecretValue" in logs  # botocore was logging at DEBUG while the secret was read

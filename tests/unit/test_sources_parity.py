@@ -11,11 +11,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import run_report
 
 from flowdigest import sample
 from flowdigest.sources.text import format_text
 
-runner = pytest.importorskip("flowdigest.runner")
+pytest.importorskip("flowdigest.runner")
 
 DAY = dt.date(2024, 6, 12)
 
@@ -63,8 +64,8 @@ def test_text_and_parquet_days_give_the_same_report(tmp_path: Path) -> None:
                          profile=sample.DayProfile(missing_hours=(4,)))
     assert text_copy(hive, text) > 0
 
-    from_parquet = numbers(runner.run_day(hive, DAY, tmp_path / "out-parquet", charts=False))
-    from_text = numbers(runner.run_day(text, DAY, tmp_path / "out-text", charts=False))
+    from_parquet = numbers(run_report(hive, DAY, tmp_path / "out-parquet", charts=False))
+    from_text = numbers(run_report(text, DAY, tmp_path / "out-text", charts=False))
 
     assert from_parquet["totals"]["flows"] > 0
     assert from_text["totals"] == from_parquet["totals"]

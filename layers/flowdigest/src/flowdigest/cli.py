@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowdigest import __version__
+
+if TYPE_CHECKING:
+    from flowdigest.models import RenderOutput
+    from flowdigest.pricing import Prices
 
 EXIT_INPUT = 3  # argparse uses 2 for usage errors; Slack errors have their own (slack/errors.py)
 
@@ -27,13 +31,12 @@ class UserError(Exception):
 
 
 def report_date(text: str) -> dt.date:
+    from flowdigest import dates
+
     try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
-    if day > dt.datetime.now(dt.UTC).date():
-        raise argparse.ArgumentTypeError(f"{text} is in the future: flow logs cannot exist yet")
-    return day
+        return dates.parse(text)
+    except dates.BadReportDate as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def insight_list(text: str) -> list[str]:
@@ -53,6 +56,15 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
     return value
+
+
+def _prices(args: argparse.Namespace) -> Prices:
+    from flowdigest.pricing import PricesError, resolve
+
+    try:
+        return resolve(args.region, args.prices)
+    except PricesError as e:
+        raise UserError(str(e)) from None
 
 
 class Progress:
@@ -75,8 +87,16 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="run only these insights (default: all)")
     p.add_argument("--force", action="store_true",
                    help="post to Slack even if this day was already posted to the channel")
+    p.add_argument("--update", action="store_true",
+                   help="if this day was posted with other figures, edit that Slack post in place")
     p.add_argument("--rebuild", action="store_true",
                    help="build the day's rollup again even if its files are unchanged since the last run")
+    p.add_argument("--region", default=None, metavar="REGION",
+                   help="price the findings at this AWS region's list prices (default: us-east-1; docs/prices.md)")
+    p.add_argument("--prices", type=Path, default=None, metavar="FILE",
+                   help="a TOML or JSON file of prices that replace the region's (any subset of the keys)")
+    p.add_argument("--rebuild-history", action="store_true",
+                   help="also build the rollups of the 7 days before again (say, after one was damaged)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -116,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "endpoint). A day is posted once per channel unless --force.")
     post.add_argument("report_dir", type=Path, help="the report folder, e.g. out/2026-11-26")
     post.add_argument("--force", action="store_true", help="post again even if already posted")
+    post.add_argument("--update", action="store_true",
+                      help="if the day was posted with other content, edit that post in place")
 
     _add_sample_parser(sub)
     return parser
@@ -157,10 +179,11 @@ def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from flowdigest import sample
+    from flowdigest import dates, sample
 
-    if args.date.toordinal() < args.days:  # the first day would be before 0001-01-01
-        raise UserError(f"--date {args.date} with --days {args.days}: the first day is before 0001-01-01", code=2)
+    if args.days > (args.date - dates.EARLIEST).days + 1:
+        raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
+                        "when VPC Flow Logs began", code=2)
     profile = sample.DayProfile(
         nat_traffic=not args.no_nat, rejects=not args.no_rejects, gateway_endpoint=not args.no_gateway_endpoint,
         nodata=not args.no_nodata, files_per_hour=args.files_per_hour, missing_hours=args.missing_hours)
@@ -176,21 +199,26 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_result(report_dir: Path) -> None:
-    report = json.loads((report_dir / "report.json").read_text())
-    message = json.loads((report_dir / "message.json").read_text())
-    print(message["text"])
-    for entry in report["insights"].values():
-        print(f"  {entry['title']}: {entry['summary']}")
+def _print_result(out: Path, output: RenderOutput) -> Path:
+    """Print the digest's headline and summaries; returns the report folder."""
+    from flowdigest.models import Report
+
+    report = Report.model_validate_json((out / output.report_key).read_text())
+    print(output.headline)
+    for entry in report.insights.values():
+        print(f"  {entry.title}: {entry.summary}")
+    report_dir = out / output.report_date.isoformat()
     print(f"report: {report_dir / 'report.json'}")
     print(f"preview: {report_dir / 'preview.html'}")
+    return report_dir
 
 
-def _demo(args: argparse.Namespace, progress: Progress) -> Path:
-    from flowdigest import sample
+def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
+    from flowdigest import dates, sample
     from flowdigest.runner import run_day
 
-    day = args.date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    day = args.date or dates.yesterday()
+    prices = _prices(args)  # a bad prices file stops before the sample days are generated
     source = args.out / "sample"
     stamp = source / f".generated-{day}-{args.records}"
     if stamp.exists():
@@ -200,34 +228,46 @@ def _demo(args: argparse.Namespace, progress: Progress) -> Path:
         sample.generate_days(source, day, days=8, records=args.records)
         stamp.touch()
     return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
-                   reuse_rollups=not args.rebuild, progress=progress)
+                   prices=prices, reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
+                   progress=progress)
 
 
-def _run(args: argparse.Namespace, progress: Progress) -> Path:
+def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
     from flowdigest.runner import run_day
 
     if not args.source.is_dir():
         raise UserError(f"--source {args.source}: no such folder")
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
-                   reuse_rollups=not args.rebuild, progress=progress)
+                   prices=_prices(args), reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
+                   progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress(getattr(args, "quiet", False))
+    from flowdigest.insights import PATH_ERRORS
+
+    if PATH_ERRORS:  # an insight folder given by FLOWDIGEST_INSIGHTS_PATH did not load
+        print(f"flowdigest: error: {PATH_ERRORS[0]}", file=sys.stderr)
+        return EXIT_INPUT
     from flowdigest.slack.local import post_outbox
+
+    if args.command == "post":  # before loading the flow-log readers: posting needs none of them
+        try:
+            return post_outbox(args.report_dir, force=args.force, update=args.update)
+        except KeyboardInterrupt:
+            print("flowdigest: interrupted", file=sys.stderr)
+            return 130
     from flowdigest.sources import FlowLogError
 
     try:
         if args.command == "sample":
             return _sample(args)
-        if args.command == "post":
-            return post_outbox(args.report_dir, force=args.force)
-        report_dir = _demo(args, progress) if args.command == "demo" else _run(args, progress)
-        _print_result(report_dir)
+        output = _demo(args, progress) if args.command == "demo" else _run(args, progress)
+        report_dir = _print_result(args.out, output)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.
-        return post_outbox(report_dir, force=args.force)
+        return post_outbox(report_dir, force=args.force, update=args.update)
     except (UserError, FlowLogError) as e:
         print(f"flowdigest: error: {e}", file=sys.stderr)
         return getattr(e, "code", EXIT_INPUT)

@@ -6,6 +6,9 @@ Source: the AWS VPC user guide, "Flow log records" (available fields table) and
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,3 +118,45 @@ def format_option(missing_columns: list[str]) -> str:
     """The flow-log format entries that would add these columns, for skip reasons."""
     names = [BY_COLUMN[c].name for c in missing_columns if c in BY_COLUMN]
     return " ".join(f"${{{n}}}" for n in names)
+
+
+# A field as a format string (`${srcaddr}`), a header line (`srcaddr`) or a Parquet
+# column (`log_status`) writes it.
+_TOKEN = re.compile(r"(?:\$\{)?([a-z][a-z0-9_-]*)\}?")
+
+
+class FormatError(ValueError):
+    pass
+
+
+def token_name(token: str) -> str | None:
+    """The field name a format or header token spells (`${log-status}`, `log-status` and
+    `log_status` all give 'log-status'); an unknown name as written; None for a token
+    that cannot be a field name (a record's value)."""
+    m = _TOKEN.fullmatch(token)
+    if not m:
+        return None
+    name = m.group(1)
+    f = BY_COLUMN.get(name) if name not in BY_NAME else None
+    return f.name if f else name
+
+
+def parse_format(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """Field names from a flow log's format (`${version} ${srcaddr} ...`, or names).
+
+    Raises FormatError naming an unknown or repeated field (and the closest known name).
+    """
+    tokens = spec.split() if isinstance(spec, str) else list(spec)
+    if not tokens:
+        raise FormatError("empty flow-log format")
+    names: list[str] = []
+    for token in tokens:
+        name = token_name(token) or token
+        if name not in BY_NAME:
+            close = difflib.get_close_matches(name, list(BY_NAME), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise FormatError(f"unknown field {token!r} in the format{hint}")
+        if name in names:
+            raise FormatError(f"field {name!r} appears twice in the format")
+        names.append(name)
+    return tuple(names)

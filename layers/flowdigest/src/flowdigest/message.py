@@ -11,18 +11,21 @@ import html
 import re
 from typing import Any
 
-from flowdigest.models import ChartRef, SlackFile, SlackMessage, SlackReply
+from flowdigest.insights import INSIGHTS
+from flowdigest.models import Report, SlackFile, SlackMessage, SlackReply
 from flowdigest.slack.limits import escape, fit_message
 from flowdigest.units import human_bytes, human_count, signed_pct
 
+NOT_IN_FORMAT = "not in this flow log's format"
 
-def _change(report: dict[str, Any], metric: str) -> str:
-    comp = report.get("comparison") or {}
+
+def _change(report: Report, metric: str) -> str:
+    comp = report.comparison
     parts = []
-    if comp.get("previous_day"):
-        parts.append(f"{signed_pct(comp['previous_day'][metric]['change_pct'])} vs previous day")
-    if comp.get("median_7d"):
-        parts.append(f"{signed_pct(comp['median_7d'][metric]['change_pct'])} vs 7-day median")
+    if comp is not None and comp.previous_day:
+        parts.append(f"{signed_pct(comp.previous_day[metric].change_pct)} vs previous day")
+    if comp is not None and comp.median_7d:
+        parts.append(f"{signed_pct(comp.median_7d[metric].change_pct)} vs 7-day median")
     return ("\n" + ", ".join(parts)) if parts else ""
 
 
@@ -30,66 +33,72 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def summary_blocks(report: dict[str, Any], charts: list[ChartRef]) -> tuple[str, list[dict[str, Any]]]:
-    day = report["report_date"]
-    t = report["totals"]
-    insights = report["insights"]
+def _accepted_rejected(report: Report) -> str:
+    t = report.totals
+    if t.accepted_flows is None or t.rejected_flows is None:
+        return f"*Accepted / rejected flows*\n{NOT_IN_FORMAT}"
+    return (f"*Accepted / rejected flows*\n{human_count(t.accepted_flows)} / {human_count(t.rejected_flows)}"
+            f"{_change(report, 'rejected_flows')}")
+
+
+def summary_blocks(report: Report) -> tuple[str, list[dict[str, Any]]]:
+    day = report.report_date.isoformat()
+    t = report.totals
     title = f"VPC flow logs — {day} (UTC)"
-    if not report["source"]["files"]:
+    if not report.source.files:
         text = f"{title}: no flow logs were delivered for {day}."
         return text, [{"type": "header", "text": {"type": "plain_text", "text": title}},
                       _section(f":warning: No flow logs were delivered for {day}; nothing to report.")]
     fields = [
-        f"*Flows*\n{human_count(t['flows'])}{_change(report, 'flows')}",
-        f"*Bytes*\n{human_bytes(t['bytes'])}{_change(report, 'bytes')}",
-        f"*Packets*\n{human_count(t['packets'])}{_change(report, 'packets')}",
-        f"*Accepted / rejected flows*\n{human_count(t['accepted_flows'])} / {human_count(t['rejected_flows'])}"
-        f"{_change(report, 'rejected_flows')}",
+        f"*Flows*\n{human_count(t.flows)}{_change(report, 'flows')}",
+        f"*Bytes*\n{human_bytes(t.bytes)}{_change(report, 'bytes')}",
+        f"*Packets*\n{human_count(t.packets)}{_change(report, 'packets')}",
+        _accepted_rejected(report),
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
-    key_lines = [
-        f"*{insights[i]['title']}:* {escape(insights[i]['summary'])}"
-        for i in ("gateway_endpoint", "nat_gateway", "rejected", "data_health") if i in insights
-    ]
+    leading = sorted((INSIGHTS[i].summary_rank or 0, i) for i in report.insights
+                     if i in INSIGHTS and INSIGHTS[i].leads_summary)
+    key_lines = [f"*{report.insights[i].title}:* {escape(report.insights[i].summary or '')}" for _, i in leading]
     if key_lines:
         blocks.append(_section("\n".join(key_lines)))
-    note = f"{len(charts)} charts and the details are in the thread · {report['source']['files']} files read"
-    if report["source"]["bad_files"]:
-        note += f" · {len(report['source']['bad_files'])} unreadable files skipped"
+    note = f"{len(report.charts)} charts and the details are in the thread · {report.source.files} files read"
+    if report.source.bad_files:
+        note += f" · {len(report.source.bad_files)} unreadable files skipped"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-    text = f"{title}: {human_count(t['flows'])} flows, {human_bytes(t['bytes'])}"
+    text = f"{title}: {human_count(t.flows)} flows, {human_bytes(t.bytes)}"
     return text, blocks
 
 
-def detail_blocks(report: dict[str, Any]) -> list[dict[str, Any]]:
+def detail_blocks(report: Report) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
-    for entry in report["insights"].values():
-        lines = [f"*{escape(entry['title'])}* — {escape(entry['summary'])}"]
-        lines += [f"• {escape(d)}" for d in entry.get("details", [])]
+    for entry in report.insights.values():
+        lines = [f"*{escape(entry.title or entry.id)}* — {escape(entry.summary or '')}"]
+        lines += [f"• {escape(d)}" for d in entry.details]
         blocks.append(_section("\n".join(lines)))
-    bad = report["source"]["bad_files"]
+    bad = report.source.bad_files
     if bad:
         blocks.append(_section("*Unreadable files skipped*\n" + "\n".join(
-            f"• `{escape(b['file'])}`: {escape(b['reason'])}" for b in bad)))
+            f"• `{escape(b.file)}`: {escape(b.reason)}" for b in bad)))
     return blocks
 
 
-def build(report: dict[str, Any], charts: list[ChartRef]) -> SlackMessage:
-    text, blocks = summary_blocks(report, charts)
+def build(report: Report) -> SlackMessage:
+    """The summary message and its thread: the report's charts, then the details."""
+    text, blocks = summary_blocks(report)
     (text, blocks), *overflow = fit_message(text, blocks)
     thread: list[SlackFile | SlackReply] = [
-        SlackFile(file=c.file, title=c.title, alt_text=c.alt_text) for c in charts
+        SlackFile(file=c.file, title=c.title, alt_text=c.alt_text) for c in report.charts
     ]
     for extra_text, extra_blocks in overflow:
         thread.insert(0, SlackReply(text=extra_text, blocks=extra_blocks))
     details = detail_blocks(report)
     if details:
-        for part_text, part_blocks in fit_message(f"Details for {report['report_date']}", details):
+        for part_text, part_blocks in fit_message(f"Details for {report.report_date}", details):
             thread.append(SlackReply(text=part_text, blocks=part_blocks))
-    return SlackMessage(report_date=report["report_date"], text=text, blocks=blocks, thread=thread)
+    return SlackMessage(report_date=report.report_date, text=text, blocks=blocks, thread=thread)
 
 
 # -- preview.html: how the message and its thread will look ---------------------------------

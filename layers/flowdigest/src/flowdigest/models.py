@@ -11,9 +11,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowdigest.pricing import Prices
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # in report.json every field is there, defaults too: the schema says so
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+
+class Totals(_Model):
+    """The report day's totals over its OK records, whichever insights run. A figure the
+    flow log's format cannot give (accepted / rejected without `action`) is None."""
+
+    flows: int
+    bytes: int
+    packets: int
+    accepted_flows: int | None
+    rejected_flows: int | None
+    nodata_records: int
+    skipdata_records: int
 
 
 class DayPlan(_Model):
@@ -28,18 +44,24 @@ class DayPlan(_Model):
     skipped: dict[str, str] = Field(default_factory=dict)  # insight id -> why it cannot run
     history_days: list[dt.date] = Field(default_factory=list)  # earlier days with a rollup
     bad_files: list[tuple[str, str]] = Field(default_factory=list)  # (file, reason) skipped by option
+    totals: Totals | None = None  # the day's totals, from its rollup (None: not computed)
 
 
 class InsightResult(_Model):
-    """Step 2 (one per insight): the insight's aggregated rows, or why it was skipped."""
+    """Step 2 (one per insight): the insight's aggregated rows, or why it was skipped. The
+    report fills in the rest from the insight's Python (title, summary, details, chart_alt)."""
 
     id: str
     status: Literal["ok", "skipped"]
-    reason: str | None = None
+    reason: str | None = None  # why it was skipped
     rows: list[dict[str, Any]] = Field(default_factory=list)
+    title: str | None = None
+    summary: str | None = None
+    details: list[str] = Field(default_factory=list)
+    chart_alt: str | None = None  # the alt text of its chart, when it has one
 
 
-class ChartRef(_Model):
+class Chart(_Model):
     insight: str
     file: str  # file name (locally) or object key suffix (S3), e.g. "top_talkers.png"
     title: str
@@ -48,19 +70,69 @@ class ChartRef(_Model):
     height: int
 
 
+ChartRef = Chart  # its former name
+
+
+class BadFile(_Model):
+    file: str
+    reason: str
+
+
+class Source(_Model):
+    files: int  # flow-log files read for the day
+    bytes: int  # their total size
+    bad_files: list[BadFile] = Field(default_factory=list)  # unreadable, skipped by --skip-bad-files
+
+
+class Change(_Model):
+    value: int | float  # the earlier figure: the previous day's count, or the median
+    change_pct: float | None  # the report day against it; None when it was 0
+
+
+class Comparison(_Model):
+    """The report day against the previous day and the 7-day median (the headline's rows)."""
+
+    previous_day: dict[str, Change] | None  # metric -> change; None without that day's rollup
+    median_7d: dict[str, Change] | None  # None without any earlier day
+    history_days: int
+
+
+class DataHealth(_Model):
+    hours_present: list[int]
+    hours_missing: list[int]
+    summary: str
+    history_days: list[dt.date]
+
+
+class Report(_Model):
+    """report.json: everything the message and the charts are drawn from."""
+
+    report_date: dt.date
+    generated_at: str  # UTC, ISO 8601 to the second
+    flowdigest_version: str
+    source: Source
+    fields: list[str]  # the flow-log columns the day's data carries
+    prices: Prices
+    totals: Totals
+    comparison: Comparison | None  # None when the headline insight did not run
+    data_health: DataHealth
+    insights: dict[str, InsightResult]  # in report order
+    charts: list[Chart] = Field(default_factory=list)
+
+
 class RenderOutput(_Model):
     """Step 3 (render): where the report and message were stored, and the headline."""
 
     report_date: dt.date
     report_key: str
     message_key: str
-    charts: list[ChartRef]
+    charts: list[Chart]
     headline: str
 
 
 class SlackFile(_Model):
     kind: Literal["file"] = "file"
-    file: str  # a ChartRef.file, relative to the report folder
+    file: str  # a Chart.file, relative to the report folder
     title: str
     alt_text: str
 
@@ -78,3 +150,18 @@ class SlackMessage(_Model):
     text: str
     blocks: list[dict[str, Any]]
     thread: list[SlackFile | SlackReply]
+
+
+def report_schema() -> dict[str, Any]:
+    """report.json's JSON Schema, as docs/report.schema.json holds it."""
+    schema = Report.model_json_schema(mode="serialization")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+if __name__ == "__main__":  # python -m flowdigest.models --schema > docs/report.schema.json
+    import json
+    import sys
+
+    if sys.argv[1:] != ["--schema"]:
+        sys.exit("usage: python -m flowdigest.models --schema   (prints report.json's JSON Schema)")
+    print(json.dumps(report_schema(), indent=2))

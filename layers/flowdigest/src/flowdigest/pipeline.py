@@ -8,17 +8,15 @@ Lambdas are the very objects the CLI passes in-process.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
-import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowdigest import fields, message, queries, report
 from flowdigest.engine import QueryEngine
-from flowdigest.insights import INSIGHTS
-from flowdigest.models import ChartRef, DayPlan, InsightResult, RenderOutput
+from flowdigest.insights import INSIGHTS, PATH_ERRORS
+from flowdigest.models import Chart, DayPlan, InsightResult, RenderOutput, Totals
 from flowdigest.pricing import Prices
 from flowdigest.store import Store
 
@@ -37,6 +35,8 @@ class UnknownInsight(ValueError):
 
 
 def check_insights(ids: list[str] | None) -> list[str]:
+    if PATH_ERRORS:
+        raise UnknownInsight(PATH_ERRORS[0])
     if ids is None:
         return list(INSIGHTS)
     unknown = [i for i in ids if i not in INSIGHTS]
@@ -51,29 +51,18 @@ def _missing_reason(missing: list[str]) -> str:
             f"(add {fields.format_option(missing)} to the flow log's format)")
 
 
-def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
-            progress: Progress = _quiet) -> DayPlan:
-    """Check the day's files and fields, build its rollup, and the history's where missing."""
+def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
+             progress: Progress = _quiet) -> DayPlan:
+    """What the day's report needs, from listings alone (nothing is built): the day's files
+    and fields, the history days that have a rollup or the files for one, and which
+    insights cannot run, with why."""
     ids = check_insights(insights)
     info = engine.open_day(report_date)
     progress(f"{report_date}: {info.files} files, {info.source_bytes / 2**20:.1f} MiB, "
              f"{len(info.hours_present)} of 24 hours delivered")
-    if info.files and engine.rollup_current(report_date):
-        progress(f"{report_date}: the daily rollup is current (same files as when built), reusing it")
-    elif info.files:
-        progress(f"{report_date}: building the daily rollup")
-        engine.build_rollup(report_date)
     have = engine.rollup_days()
-    history = []
-    for back in range(queries.HISTORY_DAYS, 0, -1):
-        day = report_date - dt.timedelta(days=back)
-        if day not in have and engine.open_day(day).files:
-            progress(f"{day}: building the rollup for history (once)")
-            engine.build_rollup(day)
-            have.add(day)
-        if day in have:
-            history.append(day)
-
+    history = [day for back in range(queries.HISTORY_DAYS, 0, -1)
+               if (day := report_date - dt.timedelta(days=back)) in have or engine.open_day(day).files]
     skipped: dict[str, str] = {}
     for i in ids:
         insight = INSIGHTS[i]
@@ -92,16 +81,44 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
     )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy / pandas scalars from awswrangler
-        return _jsonable(value.item())
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def day_totals(engine: QueryEngine, plan: DayPlan) -> Totals:
+    """The day's totals from its rollup (once its rollup is built), whichever insights run."""
+    if not plan.files:
+        return report.no_totals()
+    sql = queries.render("totals", plan.report_date, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
+    (row,) = engine.query(sql)
+    counts: dict[str, int | None] = {k: int(v or 0) for k, v in row.items()}
+    if "action" not in plan.columns:  # the format has no action: accepted / rejected are unknown
+        counts |= {"accepted_flows": None, "rejected_flows": None}
+    return Totals.model_validate(counts)
+
+
+def build_rollups(engine: QueryEngine, plan: DayPlan, *, rebuild_history: bool = False,
+                  trust_stored: bool = False, progress: Progress = _quiet) -> None:
+    """Make every rollup the plan reads exist: the report day's unless it is current (built
+    from the same files), each history day's unless stored (history days are built once,
+    or again with `rebuild_history`). `trust_stored` keeps any stored rollup of the report
+    day too, as a step after prepare does, which reads what prepare built."""
+    day = plan.report_date
+    have = engine.rollup_days()
+    if plan.files and not (trust_stored and day in have):
+        if engine.rollup_current(day):
+            progress(f"{day}: the daily rollup is current (same files as when built), reusing it")
+        else:
+            progress(f"{day}: building the daily rollup")
+            engine.build_rollup(day)
+    for past in plan.history_days:
+        if (past not in have or rebuild_history) and engine.open_day(past).files:
+            progress(f"{past}: building the rollup for history ({'again' if past in have else 'once'})")
+            engine.build_rollup(past)
+
+
+def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None, *,
+            rebuild_history: bool = False, progress: Progress = _quiet) -> DayPlan:
+    """Plan the day, build the rollups the plan reads, then count the day's totals."""
+    plan = plan_day(engine, report_date, insights, progress=progress)
+    build_rollups(engine, plan, rebuild_history=rebuild_history, progress=progress)
+    return plan.model_copy(update={"totals": day_totals(engine, plan)})
 
 
 def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:
@@ -109,10 +126,9 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
     check_insights([insight_id])
     if insight_id in plan.skipped:
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
-    sql = queries.render(INSIGHTS[insight_id].sql, plan.report_date,
+    sql = queries.render(insight_id, plan.report_date,
                          flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
-    rows = [{k: _jsonable(v) for k, v in row.items()} for row in engine.query(sql)]
-    return InsightResult(id=insight_id, status="ok", rows=rows)
+    return InsightResult(id=insight_id, status="ok", rows=engine.query(sql))
 
 
 def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
@@ -141,22 +157,20 @@ def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
     have = {r.id for r in results}
     results = [*results, *(InsightResult(id=i, status="skipped", reason=why)
                            for i, why in plan.skipped.items() if i not in have)]
-    rep = report.build(plan, results, prices)
+    built = report.build(plan, results, prices)
     day = plan.report_date.isoformat()
-    charts: list[ChartRef] = []
+    charts: list[Chart] = []
     if renderer is not None:
-        for i, fig in report.figures(rep, plan, prices):
+        for i, fig in report.figures(built, plan, prices):
             png = renderer.render(fig, report.CHART_WIDTH, report.CHART_HEIGHT)
             name = f"{i}.png"
             store.write_bytes(f"{day}/{name}", png, "image/png")
-            charts.append(ChartRef(insight=i, file=name, title=rep["insights"][i]["title"],
-                                   alt_text=rep["insights"][i]["chart_alt"],
-                                   width=report.CHART_WIDTH, height=report.CHART_HEIGHT))
+            charts.append(report.chart_ref(built, i, name))
             progress(f"chart {len(charts)}: {name}")
-    rep["charts"] = [c.model_dump() for c in charts]
-    msg = message.build(rep, charts)
+    rep = built.model_copy(update={"charts": charts})
+    msg = message.build(rep)
     report_key, message_key = f"{day}/report.json", f"{day}/message.json"
-    store.write_bytes(report_key, json.dumps(rep, indent=2).encode(), "application/json")
+    store.write_bytes(report_key, json.dumps(rep.model_dump(mode="json"), indent=2).encode(), "application/json")
     store.write_bytes(message_key, msg.model_dump_json(indent=2).encode(), "application/json")
     store.write_bytes(f"{day}/preview.html", message.preview_html(msg).encode(), "text/html")
     return RenderOutput(report_date=plan.report_date, report_key=report_key, message_key=message_key,

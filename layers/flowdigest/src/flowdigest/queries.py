@@ -49,9 +49,25 @@ FLOW_LOGS_SCHEMA: dict[str, str] = {
 ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "pkt_srcaddr", "pkt_dstaddr", "packets", "bytes")
 
 
+# The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
+PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals")
+
+
+def query_names() -> list[str]:
+    """Every query: the pipeline's, then each insight's (its id), in report order."""
+    from flowdigest.insights import INSIGHTS  # the registry imports no queries: no cycle
+
+    return [*PIPELINE_QUERIES, *INSIGHTS]
+
+
 @functools.cache
 def sql_text(name: str) -> str:
-    return resources.files("flowdigest").joinpath("sql", f"{name}.sql").read_text()
+    """The query `name`: sql/<name>.sql for the pipeline's, else insight <name>'s query.sql."""
+    if name in PIPELINE_QUERIES:
+        return resources.files("flowdigest").joinpath("sql", f"{name}.sql").read_text()
+    from flowdigest.insights import INSIGHTS
+
+    return INSIGHTS[name].query_file.read_text()
 
 
 def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup",

@@ -1,91 +1,99 @@
-"""report.json: the machine-readable report assembled from the insights' rows.
+"""report.json: the typed report (models.Report) assembled from the insights' rows.
 
-Layout (documented in the README): report_date, generated_at, source, fields, prices,
-totals, comparison, data_health, insights{id: {title, status, reason, summary, details,
-rows, chart_alt}}, charts.
+Its layout is documented in the README, and as a JSON Schema in docs/report.schema.json
+(generated from the models: python -m flowdigest.models --schema).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowdigest import __version__
 from flowdigest.hours import missing_hours_text
-from flowdigest.insights import INSIGHTS, Context, headline
-from flowdigest.models import DayPlan, InsightResult
+from flowdigest.insights import INSIGHTS, Context, Insight
+from flowdigest.insights.headline import comparison
+from flowdigest.models import (
+    BadFile,
+    Chart,
+    Comparison,
+    DataHealth,
+    DayPlan,
+    InsightResult,
+    Report,
+    Source,
+    Totals,
+)
 from flowdigest.pricing import Prices
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 CHART_WIDTH, CHART_HEIGHT = 1200, 675
-TOTAL_KEYS = ("flows", "bytes", "packets", "accepted_flows", "rejected_flows",
-              "nodata_records", "skipdata_records")
 
 
-def context(plan: DayPlan, prices: Prices, totals: dict[str, int]) -> Context:
-    return Context(report_date=plan.report_date, prices=prices, total_bytes=totals["bytes"],
+def no_totals() -> Totals:
+    """A day with no records (no files, or a plan made without its rollup)."""
+    return Totals(flows=0, bytes=0, packets=0, accepted_flows=0, rejected_flows=0,
+                  nodata_records=0, skipdata_records=0)
+
+
+def context(plan: DayPlan, prices: Prices, totals: Totals) -> Context:
+    return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
                    history_days=list(plan.history_days), hours_present=list(plan.hours_present))
 
 
-def _totals(results: dict[str, InsightResult], day: dt.date) -> dict[str, int]:
-    head = results.get("headline")
-    rows = head.rows if head and head.status == "ok" else []
-    today = next((r for r in rows if str(r["dt"]) == day.isoformat()), {})
-    return {k: int(today.get(k) or 0) for k in TOTAL_KEYS}
+def _entry(insight: Insight, res: InsightResult, ctx: Context) -> InsightResult:
+    if res.status == "skipped":
+        return res.model_copy(update={"title": insight.title, "summary": f"Skipped: {res.reason}."})
+    return res.model_copy(update={
+        "title": insight.title,
+        "summary": insight.summary(res.rows, ctx),
+        "details": insight.details(res.rows, ctx),
+        "chart_alt": insight.chart_alt(res.rows, ctx) if insight.chart_alt is not None else None,
+    })
 
 
-def build(plan: DayPlan, results: list[InsightResult], prices: Prices) -> dict[str, Any]:
+def build(plan: DayPlan, results: list[InsightResult], prices: Prices) -> Report:
     by_id = {r.id: r for r in results}
-    totals = _totals(by_id, plan.report_date)
+    totals = plan.totals or no_totals()
     ctx = context(plan, prices, totals)
-    insights: dict[str, Any] = {}
-    for i, insight in INSIGHTS.items():
-        res = by_id.get(i)
-        if res is None:
-            continue  # not asked for
-        entry: dict[str, Any] = {"title": insight.title, "status": res.status}
-        if res.status == "skipped":
-            entry["reason"] = res.reason
-            entry["summary"] = f"Skipped: {res.reason}."
-        else:
-            entry["summary"] = insight.summary(res.rows, ctx)
-            entry["details"] = insight.details(res.rows, ctx)
-            if insight.chart_alt is not None:
-                entry["chart_alt"] = insight.chart_alt(res.rows, ctx)
-        entry["rows"] = res.rows
-        insights[i] = entry
-    head = by_id.get("headline")
-    return {
-        "report_date": plan.report_date.isoformat(),
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "flowdigest_version": __version__,
-        "source": {"files": plan.files, "bytes": plan.source_bytes,
-                   "bad_files": [{"file": f, "reason": r} for f, r in plan.bad_files]},
-        "fields": plan.columns,
-        "prices": prices.model_dump(),
-        "totals": totals,
-        "comparison": headline.comparison(head.rows, plan.report_date)
-        if head is not None and head.status == "ok" else None,
-        "data_health": {
-            "hours_present": plan.hours_present,
-            "hours_missing": [h for h in range(24) if h not in plan.hours_present],
-            "summary": missing_hours_text(plan.report_date, set(plan.hours_present)) or "all 24 hours delivered",
-            "history_days": [d.isoformat() for d in plan.history_days],
-        },
-        "insights": insights,
-        "charts": [],
-    }
+    # report order; an insight not asked for has no result
+    insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
+    head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
+    return Report(
+        report_date=plan.report_date,
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        flowdigest_version=__version__,
+        source=Source(files=plan.files, bytes=plan.source_bytes,
+                      bad_files=[BadFile(file=f, reason=r) for f, r in plan.bad_files]),
+        fields=plan.columns,
+        prices=prices,
+        totals=totals,
+        comparison=None if head is None else Comparison.model_validate(comparison(head.rows, plan.report_date)),
+        data_health=DataHealth(
+            hours_present=plan.hours_present,
+            hours_missing=[h for h in range(24) if h not in plan.hours_present],
+            summary=missing_hours_text(plan.report_date, set(plan.hours_present)) or "all 24 hours delivered",
+            history_days=plan.history_days,
+        ),
+        insights=insights,
+    )
 
 
-def figures(rep: dict[str, Any], plan: DayPlan, prices: Prices) -> Iterator[tuple[str, go.Figure]]:
+def figures(rep: Report, plan: DayPlan, prices: Prices) -> Iterator[tuple[str, go.Figure]]:
     """The charts of the insights that ran, in report order."""
-    ctx = context(plan, prices, rep["totals"])
-    for i, entry in rep["insights"].items():
+    ctx = context(plan, prices, rep.totals)
+    for i, entry in rep.insights.items():
         insight = INSIGHTS[i]
-        if entry["status"] == "ok" and insight.chart is not None:
-            fig = insight.chart(entry["rows"], ctx)
+        if entry.status == "ok" and insight.chart is not None:
+            fig = insight.chart(entry.rows, ctx)
             if fig is not None:
                 yield i, fig
+
+
+def chart_ref(rep: Report, insight_id: str, file: str) -> Chart:
+    entry = rep.insights[insight_id]
+    return Chart(insight=insight_id, file=file, title=entry.title or insight_id, alt_text=entry.chart_alt or "",
+                 width=CHART_WIDTH, height=CHART_HEIGHT)

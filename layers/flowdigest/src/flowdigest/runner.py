@@ -20,22 +20,23 @@ QUERY_WORKERS = 2
 
 def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = True,
             skip_bad: bool = False, log_format: str | None = None, insights: list[str] | None = None,
-            prices: Prices | None = None, reuse_rollups: bool = True,
-            progress: pipeline.Progress = pipeline._quiet) -> Path:
-    """Report on one day of flow logs under `source`; returns the report folder out/<date>."""
+            prices: Prices | None = None, reuse_rollups: bool = True, rebuild_history: bool = False,
+            progress: pipeline.Progress = pipeline._quiet) -> RenderOutput:
+    """Report on one day of flow logs under `source` into out/<date>/ (its keys, under `out`,
+    are in what it returns). `reuse_rollups=False` builds the day's rollup again even if
+    current; `rebuild_history` builds the day's and the history days' rollups again."""
     pipeline.check_insights(insights)  # fail before any work on a typo
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
-                          reuse_rollups=reuse_rollups)
+                          reuse_rollups=reuse_rollups and not rebuild_history)
     engine.open_day(report_date)  # bad input stops the run here, before any browser starts
     early = _start_browser_early() if charts else None
     try:
-        plan = pipeline.prepare(engine, report_date, insights, progress=progress)
+        plan = pipeline.prepare(engine, report_date, insights, rebuild_history=rebuild_history, progress=progress)
         results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress)
     finally:
         if early is not None:
             early.join()  # started or failed: never left half-started at exit
-    output = render(plan, results, out, charts=charts, prices=prices, progress=progress)
-    return out / output.report_date.isoformat()
+    return render(plan, results, out, charts=charts, prices=prices, progress=progress)
 
 
 def _start_browser_early() -> threading.Thread:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from flowdigest import fields, queries, s3layout
 from flowdigest.aws.errors import TransientError
-from flowdigest.engine import DayInfo
+from flowdigest.engine import DayInfo, json_rows
 
 if TYPE_CHECKING:
     from flowdigest.aws.settings import QuerySettings
@@ -215,8 +215,7 @@ class AthenaEngine:
                                           athena_query_wait_polling_delay=0.5)
         # pandas' missing values (NaN, pd.NA, NaT) become None before the rows go to JSON.
         df = df.astype(object).where(df.notna(), None)
-        rows: list[dict[str, Any]] = df.to_dict(orient="records")
-        return rows
+        return json_rows(df.to_dict(orient="records"))
 
 
 def unload_sql(select_sql: str, location: str) -> str:

@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from flowdigest import pipeline
 from flowdigest.aws.settings import QuerySettings
 from flowdigest.engine import QueryEngine
 from flowdigest.models import DayPlan
@@ -43,17 +44,13 @@ def ensure_sample(engine: Any, settings: QuerySettings, day: dt.date) -> None:
 
     sample.generate_days(Path(settings.source), day, days=settings.sample_days,
                          records=settings.sample_records, seed=SAMPLE_SEED)
-    getattr(engine, "_days", {}).clear()  # DuckDBEngine caches what it listed
+    engine.forget_listings()  # list the days again, now with the generated files
 
 
 def ensure_rollups(engine: Any, settings: QuerySettings, plan: DayPlan) -> None:
-    """Rebuild, locally, the rollups the plan relies on if this container has not got them."""
+    """Locally, build the rollups the plan reads if this container has not got them (in
+    AWS, prepare stored them in S3). Any stored rollup is kept: prepare built it."""
     if settings.engine != "duckdb":
         return
-    have = engine.rollup_days()
-    needed = [d for d in [*plan.history_days, plan.report_date] if d not in have]
-    if needed:
-        ensure_sample(engine, settings, plan.report_date)
-    for day in needed:
-        if engine.open_day(day).files:
-            engine.build_rollup(day)
+    ensure_sample(engine, settings, plan.report_date)
+    pipeline.build_rollups(engine, plan, trust_stored=True)

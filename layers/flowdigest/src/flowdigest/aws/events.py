@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flowdigest import dates
 from flowdigest.aws.errors import InvalidEvent
 from flowdigest.models import DayPlan, InsightResult
 
@@ -24,15 +25,17 @@ class PrepareEvent(_Event):
     report_date: dt.date | None = None  # a backfill names the day
     scheduled_time: dt.datetime | None = None  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
 
+    @field_validator("report_date")
+    @classmethod
+    def _possible(cls, day: dt.date | None) -> dt.date | None:
+        return None if day is None else dates.check(day)
+
     def resolve_date(self, now: dt.datetime | None = None) -> dt.date:
         """The day to report on: the one asked for, else the UTC day before the scheduled
         time (or now), so a delayed or retried start still reports the intended day."""
         if self.report_date is not None:
             return self.report_date
-        at = self.scheduled_time or now or dt.datetime.now(dt.UTC)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.UTC)
-        return at.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+        return dates.yesterday(self.scheduled_time or now)
 
 
 class InsightEvent(_Event):
@@ -55,6 +58,7 @@ class PostEvent(_Event):
     message_key: str = Field(min_length=1)
     force: bool = False  # post again even if the ledger says the day was posted
     owner: str | None = None  # the execution ARN: retries of one execution resume its lease
+    update: bool = False  # a day posted with other content is edited in place
 
 
 class Alert(_Event):

@@ -8,6 +8,7 @@ first invocation halfway through.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flowdigest import fields
 from flowdigest.aws.errors import SettingsError
-from flowdigest.pricing import Prices
+from flowdigest.pricing import Prices, resolve
 
 LOCAL_DIR = "/tmp/flowdigest"  # Lambda's only writable place
 
@@ -97,13 +98,7 @@ class QuerySettings(_EnvSettings):
     @classmethod
     def _format(cls, value: Any) -> Any:
         # "version account-id ..." or a LogFormat string "${version} ${account-id} ..."
-        names = [t.removeprefix("${").removesuffix("}") for t in value.split()] if isinstance(value, str) else value
-        unknown = [n for n in names if n not in fields.BY_NAME]
-        if unknown:
-            raise ValueError(f"unknown flow-log field(s) {', '.join(unknown)}")
-        if len(set(names)) != len(names):
-            raise ValueError("a field appears twice")
-        return tuple(names)
+        return fields.parse_format(value)  # its FormatError is a ValueError: pydantic names the variable
 
     @model_validator(mode="after")
     def _engine_needs(self) -> Self:
@@ -128,17 +123,37 @@ class RenderSettings(StoreSettings):
     cross_az_per_gb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_CROSS_AZ_PER_GB")
     internet_egress_per_gb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_INTERNET_EGRESS_PER_GB")
     athena_per_tb: float | None = Field(None, ge=0, alias="FLOWDIGEST_PRICE_ATHENA_PER_TB")
+    # the price table's region (default us-east-1, today's figures), and a JSON object of any price keys
+    prices_region: str | None = Field(None, alias="FLOWDIGEST_PRICES_REGION")
+    prices_override: dict[str, Any] | None = Field(None, alias="FLOWDIGEST_PRICES_OVERRIDE")
+
+    @field_validator("prices_override", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"not a JSON object of prices ({e.msg})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _prices_resolve(self) -> Self:
+        self.prices  # noqa: B018 -- a missing or bad price fails the cold start, not the first render
+        return self
 
     @property
     def prices(self) -> Prices:
-        given = {k: v for k in Prices.model_fields if (v := getattr(self, k)) is not None}
-        return Prices(**given)
+        single = {k: v for k in ("nat_per_gb", "cross_az_per_gb", "internet_egress_per_gb", "athena_per_tb")
+                  if (v := getattr(self, k)) is not None}
+        return resolve(self.prices_region, overrides={**(self.prices_override or {}), **single},
+                       origin="FLOWDIGEST_PRICES_OVERRIDE")
 
 
 class SlackFunctionSettings(StoreSettings):
-    # The token and channel come from the secret named by SLACK_SECRET_NAME (read per
-    # invocation, cached), or SLACK_BOT_TOKEN/SLACK_CHANNEL_ID locally: flowdigest.slack.
-    secret_name: str | None = Field(None, alias="SLACK_SECRET_NAME")
+    # The token and channel are not settings here: flowdigest.slack.credentials reads them
+    # per invocation (cached) from the secret SLACK_SECRET_NAME names, or from
+    # SLACK_BOT_TOKEN/SLACK_CHANNEL_ID locally.
     ledger_table: str | None = Field(None, alias="FLOWDIGEST_LEDGER_TABLE")
     ledger_dir: Path = Field(Path(LOCAL_DIR) / "ledger", alias="FLOWDIGEST_LEDGER_DIR")
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,5 +42,24 @@ class QueryEngine(Protocol):
         ...
 
     def query(self, trino_sql: str) -> list[dict[str, Any]]:
-        """Run one report query (Athena dialect) and return its rows."""
+        """Run one report query (Athena dialect) and return its rows, JSON-able (json_rows)."""
         ...
+
+
+def json_value(value: Any) -> Any:
+    """A query result value as JSON carries it: whole Decimals as int, NaN as null,
+    numpy/pandas scalars as Python ones, dates as ISO strings."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy / pandas scalars (awswrangler's frames)
+        return json_value(value.item())
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def json_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as every engine's query() returns them: plain JSON-able dicts."""
+    return [{k: json_value(v) for k, v in row.items()} for row in rows]

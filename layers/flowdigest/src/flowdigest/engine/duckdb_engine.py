@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from flowdigest import fields, queries
-from flowdigest.engine import DayInfo
+from flowdigest.engine import DayInfo, json_rows
 from flowdigest.sources import DayData, load_day
 
 _BUILT_FROM = "_built_from.sha256"  # in dt=<day>/ (a "_" name: dataset readers skip it)
@@ -55,6 +55,10 @@ class DuckDBEngine:
             self.con.execute(f"SET GLOBAL memory_limit = {_quote(memory_limit)}")
 
     # -- the day's raw logs -------------------------------------------------------------
+    def forget_listings(self) -> None:
+        """Forget the days listed so far, when files have been written since."""
+        self._days.clear()
+
     def _day(self, day: dt.date) -> DayData:
         if day not in self._days:
             self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad, log_format=self.log_format)
@@ -172,4 +176,4 @@ class DuckDBEngine:
         self._register_rollup()
         cursor = self.con.cursor().execute(queries.to_duckdb(trino_sql))
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return json_rows(dict(zip(names, row, strict=True)) for row in cursor.fetchall())

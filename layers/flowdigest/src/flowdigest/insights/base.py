@@ -1,16 +1,23 @@
-"""What an insight is: the fields it needs, its SQL, its chart, its summary and details."""
+"""What an insight is: the fields it needs, its SQL, its chart, its summary and details.
+
+Each insight is one folder, insights/<id>/: query.sql (Athena dialect, over the rollup),
+__init__.py defining INSIGHT, and test_<id>.py (rows in, exact rows out, on DuckDB).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowdigest.pricing import Prices
 
 if TYPE_CHECKING:  # plotly is only in the charting layer
     import plotly.graph_objects as go
+
+    from flowdigest.inventory import NameIndex, Routes
 
 Rows = list[dict[str, Any]]
 
@@ -21,9 +28,12 @@ class Context:
 
     report_date: dt.date
     prices: Prices
-    total_bytes: int = 0
+    total_bytes: int = 0  # the day's OK bytes (report totals)
     history_days: list[dt.date] = field(default_factory=list)
     hours_present: list[int] = field(default_factory=list)
+    # The day's network inventory (issue 13): None when there is none, or it was unavailable.
+    names: NameIndex | None = None  # addresses and interfaces -> resources
+    routes: Routes | None = None  # route tables, gateway endpoints, NAT gateways (findings)
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,17 @@ class Insight:
     chart_alt: Callable[[Rows, Context], str] | None = None
     uses: tuple[str, ...] = ()  # optional columns it reads when present
     needs_history: bool = False  # skipped when no earlier day has a rollup
+    order: int = 1000  # place in the report (lowest first; ties by id)
+    summary_rank: int | None = None  # its summary line leads the Slack message, in this rank
+    is_headline: bool = False  # its rows give the report's comparison with earlier days
+    folder: Path | None = None  # set by the registry: where query.sql is
 
     @property
-    def sql(self) -> str:
-        return self.id  # sql/<id>.sql
+    def leads_summary(self) -> bool:
+        return self.summary_rank is not None
+
+    @property
+    def query_file(self) -> Path:
+        if self.folder is None:
+            raise ValueError(f"insight {self.id} was not loaded from a folder (no query.sql)")
+        return self.folder / "query.sql"

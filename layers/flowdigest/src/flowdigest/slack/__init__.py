@@ -3,7 +3,7 @@
 Importing this package (and `limits`, `errors`, `credentials`, `ledger`) needs neither
 slack-sdk nor boto3; `poster`, `alert` and `local.post_outbox` use slack-sdk.
 
-    from flowdigest.slack.poster import deliver, s3_reader   # post a day
+    from flowdigest.slack.poster import post_report          # post a stored report
     from flowdigest.slack.alert import post_failure_alert    # say a run failed
     from flowdigest.slack.local import post_outbox           # the CLI's step
 """

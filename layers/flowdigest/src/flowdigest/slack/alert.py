@@ -136,7 +136,7 @@ def post_failure_alert(
 ) -> str | None:
     """Post the alert to the digest's channel. Returns its ts, or None if it could not be
     posted: it runs on a failure path, so it logs its own failure and never raises."""
-    from flowdigest.slack.poster import SlackSession, make_client
+    from flowdigest.slack.session import SlackSession, make_client
 
     text, blocks = build_alert(report_date, step, error, where_to_look, token=settings.token)
     session = SlackSession(client or make_client(settings, rate_limit_retries=1, connection_retries=1), settings)

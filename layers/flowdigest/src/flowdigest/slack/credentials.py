@@ -74,6 +74,13 @@ class SlackSettings:
                 "the Slack bot token is empty or contains whitespace",
                 hint="paste the Bot User OAuth Token (xoxb-…) exactly as Slack shows it",
             )
+        odd = next((i for i, c in enumerate(self.token) if not (c.isascii() and c.isprintable())), None)
+        if odd is not None:  # HTTP headers cannot carry it; say where, never what the token is
+            raise SlackConfigError(
+                f"the Slack bot token has a character that is not plain ASCII at position {odd + 1} "
+                "(an ellipsis '…' copied from the docs?)",
+                hint="paste the whole Bot User OAuth Token from the app's OAuth & Permissions page",
+            )
         if not _CHANNEL_ID.match(self.channel):
             # Never echo a value that looks like a token pasted into the wrong place.
             shown = "the value" if self.channel.startswith("xox") else repr(self.channel)

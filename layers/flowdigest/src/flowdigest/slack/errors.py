@@ -79,7 +79,8 @@ _PERMANENT: dict[str, str] = {
     "team_access_not_granted": "the app is not granted to this workspace of the org: ask an org admin",
     "missing_scope": (
         "add the {needed} scope under Bot Token Scopes on " + SCOPES_PAGE + ", reinstall the app, "
-        "and store the new token"
+        "and store the new token (flowdigest needs chat:write, files:write, and channels:history, "
+        "or groups:history for a private channel, to find what an interrupted run posted)"
     ),
     "channel_not_found": (
         "check the channel ID {channel} (in Slack: channel name → About → Channel ID, e.g. C0123456789); "
@@ -133,7 +134,11 @@ def from_slack_error(
 ) -> SlackDeliveryError:
     """The exception for Slack's `{"ok": false, "error": code}` on `method`."""
     response = response or {}
-    needed = response.get("needed") or ("files:write" if method.startswith("files.") else "chat:write")
+    needed = response.get("needed") or (
+        "files:write" if method.startswith("files.")
+        else "channels:history` (`groups:history` for a private channel)" if method.startswith("conversations.")
+        else "chat:write"
+    )
     fields = {
         "channel": channel,
         "bot": bot or "<your app's bot>",

@@ -12,8 +12,9 @@ summary's ts, then each thread item), and finally marks it complete:
 
 Every write is a compare-and-swap on `version`, so two writers cannot both win. The
 storage is a JSON file per record locally, and a DynamoDB item in AWS (conditional
-writes). The only gap: a crash after Slack accepted a post but before the save that
-records it; the retry then posts that one item again.
+writes). A crash after Slack accepted a post but before the save that records it is
+covered by the intent: `pending` names the step in flight, and the next run looks for it
+in the channel (poster.py) before posting it again.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ class DeliveryRecord:
     updated_at: str | None = None
     completed_at: str | None = None
     earlier_runs: list[dict[str, Any]] = field(default_factory=list)  # runs replaced by --force
+    pending: str | None = None  # the step whose Slack call was started and not yet recorded
+    revision: int = 0  # bumped by --update: the summary edited in place, the thread replaced
+    stale: dict[str, str] = field(default_factory=dict)  # thread items an update still has to delete
 
     @property
     def key(self) -> str:
@@ -97,7 +101,9 @@ class DeliveryRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeliveryRecord:
+    def from_dict(cls, data: Any) -> DeliveryRecord:
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -107,6 +113,7 @@ class Claim:
     record: DeliveryRecord
     already_posted: bool  # complete before this run: post nothing
     resumed: bool  # an earlier run of the same posting got part of the way
+    changed: bool = False  # already posted, but with other content than this message
 
 
 class Ledger(ABC):
@@ -136,14 +143,22 @@ class Ledger(ABC):
             raise
 
     def claim(
-        self, report_date: str, channel: str, *, owner: str, force: bool = False, digest: str | None = None
+        self,
+        report_date: str,
+        channel: str,
+        *,
+        owner: str,
+        force: bool = False,
+        digest: str | None = None,
+        update: bool = False,
     ) -> Claim:
         """Take the day's record for this run.
 
         `owner` identifies one invocation and its retries (the Step Functions execution
         ARN; a process locally). A complete day is not posted again, unless `force`: then
         the owner starts one fresh posting, and its own retries resume or skip that posting
-        instead of forcing yet another one.
+        instead of forcing yet another one. With `update`, a complete day whose content
+        differs from `digest` is reopened to be edited in place (its thread becomes `stale`).
         """
         for _ in range(5):
             now = self.clock()
@@ -173,7 +188,10 @@ class Ledger(ABC):
             if force and record.forced_by != owner and not retry_of_ours:
                 self._restart(record, owner, now, digest)
             elif record.status == COMPLETE:
-                return Claim(record, already_posted=True, resumed=False)
+                changed = bool(digest and record.message_digest and record.message_digest != digest)
+                if not (update and changed):
+                    return Claim(record, already_posted=True, resumed=False, changed=changed)
+                self._reopen(record, now, digest)
             resumed = bool(record.done)
             record.owner, record.lease_expires = owner, now + self.lease_seconds
             try:
@@ -195,7 +213,16 @@ class Ledger(ABC):
             )
         record.run += 1
         record.status, record.summary_ts, record.done, record.forced_by = IN_PROGRESS, None, {}, owner
+        record.pending, record.revision, record.stale = None, 0, {}
         record.started_at, record.completed_at, record.message_digest = _iso(now), None, digest
+
+    @staticmethod
+    def _reopen(record: DeliveryRecord, now: float, digest: str | None) -> None:
+        """An update of a posted day: same summary (edited), the old thread to be replaced."""
+        record.stale.update({k: v for k, v in record.done.items() if k != "summary" and v})
+        record.done, record.pending, record.revision = {}, None, record.revision + 1
+        record.status, record.completed_at, record.message_digest = IN_PROGRESS, None, digest
+        record.started_at = _iso(now)
 
     def _lease_held(self, record: DeliveryRecord, now: float) -> bool:
         return record.lease_expires > now
@@ -251,18 +278,26 @@ class FileLedger(Ledger):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = open(self.folder / ".lock", "a")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise _unwritable(self.folder, exc) from None
+        with lock:
+            yield from self._flocked(lock)
+
+    @staticmethod
+    def _flocked(lock: Any) -> Iterator[None]:
         try:
             import fcntl
         except ImportError:  # Windows: no flock; the version check still catches most races
             yield
             return
-        with open(self.folder / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _lease_held(self, record: DeliveryRecord, now: float) -> bool:
         return super()._lease_held(record, now) and not _local_process_gone(record.owner)
@@ -273,9 +308,11 @@ class FileLedger(Ledger):
             return DeliveryRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise _unwritable(self.folder, exc) from None
         except (ValueError, TypeError):
             raise SlackConfigError(
-                f"the delivery record {path} is unreadable",
+                f"the delivery record {path} is not a flowdigest delivery record",
                 hint="check the channel for the day's digest; delete the file to post again",
             ) from None
 
@@ -286,8 +323,21 @@ class FileLedger(Ledger):
             if (current.version if current else None) != expected_version:
                 raise LedgerConflict(record.key)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(record.to_dict(), indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(json.dumps(record.to_dict(), indent=2) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())  # the intent must be on disk before the Slack call
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise _unwritable(self.folder, exc) from None
+
+
+def _unwritable(folder: Path, exc: OSError) -> SlackConfigError:
+    return SlackConfigError(
+        f"cannot write the delivery ledger in {folder} ({exc.strerror or type(exc).__name__})",
+        hint="set FLOWDIGEST_STATE_DIR (or XDG_STATE_HOME) to a folder you can write",
+    )
 
 
 # --- in AWS: one DynamoDB item per record ----------------------------------------------------

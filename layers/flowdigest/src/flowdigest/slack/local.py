@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import ValidationError
-
-from flowdigest.models import SlackMessage
 from flowdigest.slack.credentials import ENV_CHANNEL, ENV_TOKEN, SlackSettings
-from flowdigest.slack.errors import ReportFileError, SlackDeliveryError
+from flowdigest.slack.errors import ReportFileError, SlackConfigError, SlackDeliveryError
 from flowdigest.slack.ledger import FileLedger, Ledger, default_local_ledger_dir
+from flowdigest.store import LocalStore
 
 MESSAGE_FILE = "message.json"
+ENV_TIMEOUT = "FLOWDIGEST_SLACK_TIMEOUT"
 
 
-def load_message(report_dir: str | os.PathLike[str]) -> SlackMessage:
-    path = Path(report_dir) / MESSAGE_FILE
-    try:
-        return SlackMessage.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise ReportFileError(f"{path} does not exist", hint="run the digest first; it writes the outbox") from None
-    except ValidationError as exc:
+def _report_folder(report_dir: str | os.PathLike[str]) -> Path:
+    folder = Path(report_dir)
+    if folder.is_file():
         raise ReportFileError(
-            f"{path} is not a valid message ({exc.error_count()} problem(s))",
-            hint="re-run the digest to regenerate the outbox",
-        ) from None
+            f"{folder} is a file, not a report folder",
+            hint=f"give the folder that holds {MESSAGE_FILE}: flowdigest post {folder.parent}",
+        )
+    if not (folder / MESSAGE_FILE).is_file():
+        raise ReportFileError(f"{folder / MESSAGE_FILE} does not exist", hint="run the digest first; it writes it")
+    return folder
+
+
+def _timeout(env: Mapping[str, str]) -> int:
+    """Seconds to wait for each Slack answer: FLOWDIGEST_SLACK_TIMEOUT, default 30."""
+    text = env.get(ENV_TIMEOUT, "").strip() or "30"
+    if not text.isdigit() or int(text) == 0:
+        raise SlackConfigError(f"{ENV_TIMEOUT}={text!r} is not a whole number of seconds", hint="e.g. 30")
+    return int(text)
 
 
 def post_outbox(
     report_dir: str | os.PathLike[str],
     *,
     force: bool = False,
+    update: bool = False,
     environ: Mapping[str, str] | None = None,
     ledger: Ledger | None = None,
     out: TextIO | None = None,
@@ -47,6 +55,8 @@ def post_outbox(
     """
     out = out or sys.stdout
     err = err or sys.stderr
+    # slack-sdk logs each failed request; the one line below says it better (and only once).
+    logging.getLogger("slack_sdk").addHandler(logging.NullHandler())
     try:
         settings = SlackSettings.from_env(environ)
         if settings is None:
@@ -56,11 +66,14 @@ def post_outbox(
                 file=out,
             )
             return 0
-        from flowdigest.slack.poster import deliver  # needs slack-sdk: only when posting
+        from flowdigest.slack.poster import post_report  # needs slack-sdk: only when posting
+        from flowdigest.slack.session import make_client
 
-        message = load_message(report_dir)
-        result = deliver(
-            message, report_dir, settings, ledger or FileLedger(default_local_ledger_dir(environ)), force=force
+        store = LocalStore(_report_folder(report_dir))
+        client = make_client(settings, timeout=_timeout(os.environ if environ is None else environ))
+        result = post_report(
+            store, MESSAGE_FILE, settings, ledger or FileLedger(default_local_ledger_dir(environ)),
+            force=force, update=update, client=client,
         )
     except SlackDeliveryError as exc:
         print(f"Slack: {exc}", file=err)

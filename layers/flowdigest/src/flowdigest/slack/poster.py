@@ -1,113 +1,44 @@
-"""Post a day's digest to Slack: the summary message, then its thread (charts and details).
+"""Post a stored report to Slack: the summary message, then its thread (charts and details).
 
-Delivery is resumable and idempotent through the ledger (see ledger.py): each Slack call
-that succeeds is recorded before the next one starts, so a retry completes a partial post
-instead of repeating it, and a day already posted is not posted again unless forced.
+`post_report` is the one delivery path: the CLI's `post` and the Slack Lambda both call it.
+Delivery is exactly-once through the ledger (ledger.py) and the channel itself: before each
+Slack call the step is recorded as `pending`; after it, its result. A run that finds a
+pending step (the last one was killed mid-call, or Slack answered after the timeout)
+looks for it in the channel first, by the message metadata every post carries and by the
+chart's unique file name, and adopts what is there instead of posting it again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import http.client
 import logging
-import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, Literal
-from urllib.error import HTTPError, URLError
 
+from pydantic import ValidationError
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.web import SlackResponse
 
 from flowdigest.models import SlackFile, SlackMessage
 from flowdigest.slack import limits
 from flowdigest.slack.credentials import SlackSettings
-from flowdigest.slack.errors import (
-    ReportFileError,
-    SlackDeliveryError,
-    SlackTransientError,
-    from_slack_error,
-)
+from flowdigest.slack.errors import ReportFileError, SlackDeliveryError, SlackTransientError
 from flowdigest.slack.ledger import DeliveryRecord, Ledger, default_owner
+from flowdigest.slack.session import EVENT_TYPE, NO_ANSWER, SlackSession, Step, make_client
+from flowdigest.store import Store
 
 logger = logging.getLogger(__name__)
 
 FileReader = Callable[[str], bytes]
 """Returns the bytes of a report file named relative to the report folder (e.g. "top_talkers.png")."""
 
-
-def folder_reader(folder: str | os.PathLike[str]) -> FileReader:
-    """Read report files from a local folder (the CLI's outbox); names may not leave it."""
-    root = Path(folder).resolve()
-
-    def read(name: str) -> bytes:
-        path = (root / name).resolve()
-        if not path.is_relative_to(root):
-            raise ValueError(f"{name!r} is outside the report folder")
-        return path.read_bytes()
-
-    return read
-
-
-def s3_reader(bucket: str, prefix: str = "", *, client: Any = None) -> FileReader:
-    """Read report files from `s3://bucket/prefix/<name>` (the Lambda's reports bucket)."""
-    if client is None:
-        import boto3
-
-        client = boto3.client("s3")
-
-    def read(name: str) -> bytes:
-        key = f"{prefix.rstrip('/')}/{name}" if prefix else name
-        body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return body
-
-    return read
-
-
-def make_client(
-    settings: SlackSettings,
-    *,
-    rate_limit_retries: int = 3,
-    connection_retries: int = 2,
-    backoff: float = 0.5,
-    timeout: int = 30,
-) -> WebClient:
-    """A WebClient that waits out 429s (sleeping Retry-After) and retries dropped connections.
-
-    Slack's error responses (`ok: false`) are not retried here: the ones that can heal
-    are left to the caller's retry (Step Functions), which resumes through the ledger.
-    """
-    return WebClient(
-        token=settings.token,
-        base_url=settings.base_url,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(
-                max_retry_count=connection_retries,
-                interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=backoff),
-            ),
-            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-        ],
-    )
+STEP_ATTEMPTS = 3  # a step whose answer was lost: look in the channel, then post again
 
 
 # --- the plan: every Slack call the message needs, each with a stable key --------------------
-
-
-@dataclass(frozen=True)
-class _Step:
-    key: str  # "summary", "summary.1", "thread.3", "thread.3.1": the ledger's record of it
-    kind: Literal["summary", "reply", "file"]
-    text: str = ""
-    blocks: tuple[dict[str, Any], ...] = ()
-    filename: str = ""
-    title: str = ""
-    alt_text: str = ""
-    data: bytes = b""
 
 
 def _read_chart(item: SlackFile, read_file: FileReader) -> bytes:
@@ -128,22 +59,28 @@ def _read_chart(item: SlackFile, read_file: FileReader) -> bytes:
     return data
 
 
-def plan(message: SlackMessage, read_file: FileReader) -> list[_Step]:
-    """The calls to make, in order. Reads every chart first, so a missing one fails the
-    delivery before anything is posted rather than half-way through."""
-    steps: list[_Step] = []
+def message_digest(message: SlackMessage) -> str:
+    return hashlib.sha256(message.model_dump_json().encode()).hexdigest()[:16]
+
+
+def plan(message: SlackMessage, read_file: FileReader) -> list[Step]:
+    """The calls to make, in order, fitted to Slack's limits. Reads every chart first, so a
+    missing one fails the delivery before anything is posted rather than half-way through."""
+    steps: list[Step] = []
     for page, (text, blocks) in enumerate(limits.fit_message(message.text, message.blocks)):
         if page == 0:
-            steps.append(_Step("summary", "summary", text=text, blocks=tuple(blocks)))
+            steps.append(Step("summary", "summary", text=text, blocks=tuple(blocks)))
         else:  # overflow of a very long summary: it continues in the thread
-            steps.append(_Step(f"summary.{page}", "reply", text=text, blocks=tuple(blocks)))
+            steps.append(Step(f"summary.{page}", "reply", text=text, blocks=tuple(blocks)))
+    stamp = f"{message.report_date.isoformat()}-{message_digest(message)[:8]}"
     for i, item in enumerate(message.thread):
         if isinstance(item, SlackFile):
+            name = PurePosixPath(item.file).name
             steps.append(
-                _Step(
+                Step(
                     f"thread.{i}",
                     "file",
-                    filename=PurePosixPath(item.file).name,
+                    filename=f"flowdigest-{stamp}-{i}-{name}",
                     title=limits.truncate(item.title, limits.FILE_TITLE),
                     alt_text=limits.truncate(item.alt_text, limits.FILE_ALT_TEXT),
                     data=_read_chart(item, read_file),
@@ -154,193 +91,260 @@ def plan(message: SlackMessage, read_file: FileReader) -> list[_Step]:
             if not text and not blocks:
                 continue  # an empty reply: Slack would refuse it (no_text)
             key = f"thread.{i}" if page == 0 else f"thread.{i}.{page}"
-            steps.append(_Step(key, "reply", text=text, blocks=tuple(blocks)))
+            steps.append(Step(key, "reply", text=text, blocks=tuple(blocks)))
     return steps
 
 
-def message_digest(message: SlackMessage) -> str:
-    return hashlib.sha256(message.model_dump_json().encode()).hexdigest()[:16]
+def _metadata(record: DeliveryRecord, key: str) -> dict[str, Any]:
+    payload = {"report_date": record.report_date, "part": key, "run": record.run, "revision": record.revision}
+    return {"event_type": EVENT_TYPE, "event_payload": payload}
 
 
-# --- delivery ---------------------------------------------------------------------------------
+# --- the result ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    status: Literal["posted", "resumed", "already_posted"]
+    status: Literal["posted", "resumed", "updated", "already_posted"]
     report_date: str
     channel: str
     summary_ts: str | None
     run: int
     posted: tuple[str, ...]  # step keys posted by this run
-    skipped: tuple[str, ...]  # step keys an earlier run had posted
+    skipped: tuple[str, ...]  # step keys an earlier run had posted (or that were found in the channel)
+    changed: bool = False  # already posted with other content: --update would edit it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
         where = f"{self.report_date} in {self.channel}"
+        if self.status == "already_posted" and self.changed:
+            return (
+                f"{where} was already posted (ts {self.summary_ts}), but this report differs from what was "
+                "posted; nothing sent. Use --update to edit that post in place (or --force to post it again)"
+            )
         if self.status == "already_posted":
             return f"{where} was already posted (ts {self.summary_ts}); nothing sent. Use --force to post it again"
         done = f"{len(self.posted)} message(s)/chart(s) sent"
+        if self.status == "updated":
+            return f"updated {where} (ts {self.summary_ts}) in place: {done}, the old thread replaced"
         if self.status == "resumed":
             done += f", {len(self.skipped)} already there from the interrupted run"
         return f"posted {where} (ts {self.summary_ts}): {done}"
 
 
-class SlackSession:
-    """One delivery's Slack calls, turning slack-sdk's failures into SlackDeliveryErrors."""
+# --- delivery ---------------------------------------------------------------------------------
 
-    def __init__(self, client: WebClient, settings: SlackSettings):
-        self.client = client
-        self.settings = settings
-        self.bot: str | None = None
 
-    def call(self, method: str, fn: Callable[[], SlackResponse]) -> SlackResponse:
-        try:
-            return fn()
-        except SlackApiError as exc:
-            raise self._api_error(method, exc) from None
-        except HTTPError as exc:  # the upload URL answered with an HTTP error
-            raise SlackTransientError(
-                f"{method}: the file upload was refused with HTTP {exc.code}",
-                hint="temporary on Slack's side; the retry resumes with this chart",
-                method=method,
-            ) from None
-        except SlackRequestError as exc:  # slack-sdk's own checks, e.g. a non-200 upload
-            raise SlackTransientError(
-                f"{method} failed: {exc}", hint="the retry resumes with this item", method=method
-            ) from None
-        except (URLError, OSError, http.client.HTTPException) as exc:
-            reason = getattr(exc, "reason", None) or type(exc).__name__
-            raise SlackTransientError(
-                f"could not reach Slack for {method} ({reason})",
-                hint=f"check network access to {self.settings.base_url} (SLACK_API_URL, proxy settings); "
-                "the retry resumes",
-                method=method,
-            ) from None
+def store_reader(store: Store, folder: str = "") -> FileReader:
+    """Reads the report's files (charts) from `folder` of `store`; names may not leave it."""
 
-    def _api_error(self, method: str, exc: SlackApiError) -> SlackDeliveryError:
-        response = exc.response
-        data = response.data if isinstance(response.data, dict) else {}
-        # files_upload_v2 makes several calls: name the one that failed.
-        failed = str(response.api_url or "").split("?", 1)[0].rsplit("/", 1)[-1] or method
-        code = str(data.get("error") or "")
-        if response.status_code == 429:
-            code = "ratelimited"
-        elif response.status_code >= 500:
-            code = "internal_error"
-        elif not code or " " in code:  # not Slack's JSON (a proxy's error page, say): keep it short
-            code = f"http_{response.status_code}_unexpected_response"
-        return from_slack_error(
-            code,
-            method=failed,
-            channel=self.settings.channel,
-            bot=self.bot,
-            response={k: v for k, v in data.items() if k in ("needed", "provided")},
-            api_url=self.settings.base_url,
-        )
+    def read(name: str) -> bytes:
+        if name.startswith("/") or ".." in PurePosixPath(name).parts:
+            raise ValueError(f"{name!r} is outside the report folder")
+        return store.read_bytes(f"{folder}/{name}" if folder else name)
 
-    def auth_test(self) -> None:
-        response = self.call("auth.test", self.client.auth_test)
-        self.bot = str(response.get("user") or "") or None
+    return read
 
-    def post(self, step: _Step, thread_ts: str | None) -> str:
-        if step.kind == "file":
-            response = self.call(
-                "files.upload_v2",
-                lambda: self.client.files_upload_v2(
-                    channel=self.settings.channel,
-                    thread_ts=thread_ts,
-                    filename=step.filename,
-                    content=step.data,
-                    title=step.title,
-                    alt_txt=step.alt_text,
-                ),
-            )
-            files = response.get("files") or []
-            return str(files[0].get("id", "")) if files else ""
-        response = self.call(
-            "chat.postMessage",
-            lambda: self.client.chat_postMessage(
-                channel=self.settings.channel,
-                text=step.text,
-                blocks=list(step.blocks) or None,
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                unfurl_media=False,
-            ),
-        )
-        return str(response["ts"])
+
+def post_report(
+    store: Store,
+    message_key: str,
+    settings: SlackSettings,
+    ledger: Ledger,
+    *,
+    force: bool = False,
+    update: bool = False,
+    owner: str | None = None,
+    client: WebClient | None = None,
+) -> DeliveryResult:
+    """Post the report whose message is `message_key` in `store` (its charts beside it)."""
+    read = store_reader(store, message_key.rpartition("/")[0])
+    try:
+        message = SlackMessage.model_validate_json(store.read_bytes(message_key))
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise ReportFileError(f"{message_key} does not exist", hint="run the digest first; it writes it") from None
+    except ValidationError as exc:
+        raise ReportFileError(
+            f"{message_key} is not a valid message ({exc.error_count()} problem(s))",
+            hint="re-run the digest to regenerate the outbox",
+        ) from None
+    return deliver(message, read, settings, ledger, force=force, update=update, owner=owner, client=client)
 
 
 def deliver(
     message: SlackMessage,
-    files: str | os.PathLike[str] | FileReader,
+    read_file: FileReader,
     settings: SlackSettings,
     ledger: Ledger,
     force: bool = False,
     *,
+    update: bool = False,
     owner: str | None = None,
     client: WebClient | None = None,
 ) -> DeliveryResult:
     """Post `message` to `settings.channel` once, resuming an interrupted posting.
 
-    files: the report folder, or a FileReader (e.g. s3_reader) for the charts.
     owner: this invocation in the ledger: the same across retries of one attempt, new for
         each new attempt. In Step Functions pass the execution ARN: a retried task then
         resumes at once, and a forced execution posts once however often its task retries.
         Default: this process.
+    update: a day already posted with other content is edited in place (chat.update on the
+        summary; the thread deleted and posted again).
     Raises a SlackDeliveryError subclass; its str() is one line ending with the fix.
     """
-    reader = files if callable(files) else folder_reader(files)
-    steps = plan(message, reader)
+    steps = plan(message, read_file)
     report_date = message.report_date.isoformat()
     digest = message_digest(message)
-    claim = ledger.claim(report_date, settings.channel, owner=owner or default_owner(), force=force, digest=digest)
+    claim = ledger.claim(
+        report_date, settings.channel, owner=owner or default_owner(), force=force, digest=digest, update=update
+    )
     record = claim.record
     if claim.already_posted:
         logger.info("slack: %s already in %s (ts %s); nothing sent", report_date, settings.channel, record.summary_ts)
-        return DeliveryResult("already_posted", report_date, settings.channel, record.summary_ts, record.run, (), ())
+        return DeliveryResult(
+            "already_posted", report_date, settings.channel, record.summary_ts, record.run, (), (), claim.changed
+        )
     if claim.resumed and record.message_digest and record.message_digest != digest:
-        logger.warning("slack: message.json changed since the interrupted run began; finishing with the new one")
+        logger.info("slack: message.json changed since the interrupted run began; finishing with the new one")
 
-    session = SlackSession(client or make_client(settings), settings)
-    posted: list[str] = []
-    skipped: list[str] = []
+    posting = _Posting(SlackSession(client or make_client(settings), settings), ledger, record)
     try:
-        session.auth_test()
-        for step in steps:
-            if step.key in record.done:
-                skipped.append(step.key)
-                continue
-            result = session.post(step, thread_ts=record.summary_ts)
-            _record(record, step, result)
-            ledger.save(record)
-            posted.append(step.key)
-            logger.info("slack: %s %s posted (%s)", report_date, step.key, step.kind)
+        posting.session.auth_test()
+        if record.pending:
+            posting.reconcile(steps)
+        posting.run(steps[0])  # the summary: posted, or edited in place by an update
+        posting.drop_stale()  # an update's old thread goes before the new one is posted
+        for step in steps[1:]:
+            posting.run(step)
+        record.pending = None
         ledger.complete(record)
     except SlackDeliveryError as exc:
-        logger.warning("slack: delivery of %s stopped after %d step(s): %s", report_date, len(posted), exc)
+        logger.info("slack: delivery of %s stopped after %d step(s): %s", report_date, len(posting.posted), exc)
         _release(ledger, record)
         raise
     except BaseException:
         _release(ledger, record)
         raise
-    status: Literal["posted", "resumed"] = "resumed" if skipped else "posted"
+    status: Literal["posted", "resumed", "updated"] = (
+        "updated" if record.revision and "summary" in posting.posted else "resumed" if posting.skipped else "posted"
+    )
     return DeliveryResult(
-        status, report_date, settings.channel, record.summary_ts, record.run, tuple(posted), tuple(skipped)
+        status, report_date, settings.channel, record.summary_ts, record.run,
+        tuple(posting.posted), tuple(posting.skipped),
     )
 
 
-def _record(record: DeliveryRecord, step: _Step, result: str) -> None:
-    record.done[step.key] = result
-    if step.kind == "summary":
-        record.summary_ts = result
+class _Posting:
+    """The steps of one delivery against the ledger record: intent, call, result."""
+
+    def __init__(self, session: SlackSession, ledger: Ledger, record: DeliveryRecord):
+        self.session, self.ledger, self.record = session, ledger, record
+        self.posted: list[str] = []
+        self.skipped: list[str] = []
+
+    def run(self, step: Step) -> None:
+        record = self.record
+        if step.key in record.done:
+            self.skipped.append(step.key)
+            return
+        if step.kind == "summary" and record.summary_ts and record.revision:
+            # An update: edit the summary in place (chat.update is idempotent: no intent needed).
+            self.session.update(record.summary_ts, step, _metadata(record, step.key))
+            self._done(step, record.summary_ts)
+            self.posted.append(step.key)
+            return
+        for attempt in range(1, STEP_ATTEMPTS + 1):
+            record.pending = step.key
+            self.ledger.save(record)  # the intent, on record before Slack hears of it
+            try:
+                result = self.session.post(step, record.summary_ts if step.kind != "summary" else None,
+                                           _metadata(record, step.key))
+            except SlackTransientError as exc:
+                if exc.code != NO_ANSWER or attempt == STEP_ATTEMPTS:
+                    raise
+                # The answer was lost; Slack may have taken the post. Look before posting again.
+                logger.info("slack: %s: %s; checking the channel before trying again", step.key, exc)
+                time.sleep(0.2 * attempt)
+                if self.reconcile([step]):
+                    self.skipped.append(step.key)  # Slack had taken it: adopted, not repeated
+                    return
+                continue
+            self._done(step, result)
+            self.posted.append(step.key)
+            logger.info("slack: %s %s posted (%s)", record.report_date, step.key, step.kind)
+            return
+
+    def _done(self, step: Step, result: str) -> None:
+        self.record.done[step.key] = result
+        self.record.pending = None
+        if step.kind == "summary":
+            self.record.summary_ts = result
+        self.ledger.save(self.record)
+
+    def reconcile(self, steps: list[Step]) -> bool:
+        """Adopt the steps of `steps` already in the channel; True when all of them were."""
+        record = self.record
+        missing = [s for s in steps if s.key not in record.done]
+        if not record.summary_ts and any(s.kind == "summary" for s in missing):
+            ts = self._find_summary()
+            if ts is None:
+                return False  # no summary: nothing of this posting can be in the channel
+            record.summary_ts = record.done["summary"] = ts
+        if record.summary_ts and any(s.kind != "summary" for s in missing):
+            found = self._find_in_thread(record.summary_ts)
+            for step in missing:
+                hit = found.get(step.filename if step.kind == "file" else step.key)
+                if step.kind != "summary" and hit:
+                    record.done[step.key] = hit
+        record.pending = None
+        self.ledger.save(record)
+        return all(s.key in record.done for s in steps)
+
+    def _ours(self, message: dict[str, Any]) -> str | None:
+        """The part of this posting (run and revision) that `message` is, if any."""
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") != EVENT_TYPE or payload.get("report_date") != self.record.report_date:
+            return None
+        if payload.get("run") != self.record.run or payload.get("revision") != self.record.revision:
+            return None
+        return str(payload.get("part") or "") or None
+
+    def _find_summary(self) -> str | None:
+        started = self.record.started_at
+        since = dt.datetime.fromisoformat(started).timestamp() - 600 if started else 0.0
+        for message in self.session.history(since):
+            top_level = message.get("thread_ts") in (None, message.get("ts"))
+            if top_level and self._ours(message) == "summary":
+                return str(message["ts"])
+        return None
+
+    def _find_in_thread(self, thread_ts: str) -> dict[str, str]:
+        """Step key (replies) or file name (charts) -> ts or file ID, for what the thread holds."""
+        found: dict[str, str] = {}
+        for message in self.session.replies(thread_ts):
+            if message.get("ts") == thread_ts:
+                continue
+            part = self._ours(message)
+            if part:
+                found[part] = str(message["ts"])
+            for file in message.get("files") or []:
+                if file.get("name") and file.get("id"):
+                    found[str(file["name"])] = str(file["id"])
+        return found
+
+    def drop_stale(self) -> None:
+        """After an update: delete the replaced thread's items, recording each deletion."""
+        for key, item in list(self.record.stale.items()):
+            self.session.remove(item)
+            del self.record.stale[key]
+            self.ledger.save(self.record)
 
 
 def _release(ledger: Ledger, record: DeliveryRecord) -> None:
     try:
         ledger.release(record)
-    except Exception as exc:  # the lease then simply expires
-        logger.warning("slack: could not release the delivery lease: %s", type(exc).__name__)
+    except Exception as exc:  # the original failure matters more; the lease expires anyway
+        logger.warning("slack: could not release the ledger lease for %s: %s", record.key, type(exc).__name__)

@@ -16,7 +16,6 @@ so a fast-path failure just means "look again, slowly".
 from __future__ import annotations
 
 import codecs
-import difflib
 import functools
 import gzip
 import json
@@ -35,9 +34,6 @@ from flowdigest.sources.errors import FlowLogError, show
 TEXT_SUFFIXES = (".log", ".log.gz")  # what AWS writes; .txt notes beside them stay unread
 
 _GZIP_MAGIC = b"\x1f\x8b"
-# A header token: a field name as written in a header (`srcaddr`), in a format string
-# (`${srcaddr}`) or as a Parquet column (`log_status`).
-_HEADER_TOKEN = re.compile(r"(?:\$\{)?([a-z][a-z0-9_-]*)\}?")
 _INT = re.compile(r"-?\d+")
 @functools.cache
 def _field_names() -> pa.Array:
@@ -47,37 +43,11 @@ _INT_RANGE = {pa.int32(): 2**31, pa.int64(): 2**63}
 
 
 def parse_format(spec: str | Sequence[str], source: str = "log format", where: str = "") -> tuple[str, ...]:
-    """Field names from a format string (`${version} ${srcaddr} ...` or plain names).
-
-    Raises FlowLogError naming an unknown or repeated field (and the closest known name).
-    """
-    tokens = spec.split() if isinstance(spec, str) else list(spec)
-    if not tokens:
-        raise FlowLogError(source, f"{where}empty flow-log format")
-    names: list[str] = []
-    for token in tokens:
-        name = _token_name(token) or token
-        if name not in fields.BY_NAME:
-            close = difflib.get_close_matches(name, list(fields.BY_NAME), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise FlowLogError(source, f"{where}unknown field {token!r} in the format{hint}")
-        if name in names:
-            raise FlowLogError(source, f"{where}field {name!r} appears twice in the format")
-        names.append(name)
-    return tuple(names)
-
-
-def _canonical(name: str) -> str:
-    """Accept Parquet-style names (`log_status`) for the field names AWS writes (`log-status`)."""
-    if name in fields.BY_NAME:
-        return name
-    f = fields.BY_COLUMN.get(name)
-    return f.name if f else name
-
-
-def _token_name(token: str) -> str | None:
-    m = _HEADER_TOKEN.fullmatch(token)
-    return _canonical(m.group(1)) if m else None
+    """fields.parse_format, failing with a FlowLogError that names `source` (and `where`)."""
+    try:
+        return fields.parse_format(spec)
+    except fields.FormatError as e:
+        raise FlowLogError(source, f"{where}{e}") from None
 
 
 def _header_names(tokens: list[str]) -> list[str] | None:
@@ -87,7 +57,7 @@ def _header_names(tokens: list[str]) -> list[str] | None:
     values never are field names, while a header with a typo still counts as a header
     (and then fails naming the unknown field, instead of as a "bad value").
     """
-    names = [_token_name(t) for t in tokens]
+    names = [fields.token_name(t) for t in tokens]
     if None in names:
         return None
     known = sum(n in fields.BY_NAME for n in names)
@@ -161,7 +131,7 @@ def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | Non
         return None
     header = _header_names(tokens) if tokens else None
     if header is not None:
-        names = tuple(_token_name(t) or "" for t in header)
+        names = tuple(fields.token_name(t) or "" for t in header)
         if not all(n in fields.BY_NAME for n in names):
             return None  # the careful path names the unknown field
         body = data[nl + 1 :] if nl >= 0 else b""

@@ -1,0 +1,69 @@
+-- Bytes sent to S3 and DynamoDB, by the path they took. The rules (README, "How the
+-- gateway-endpoint path is decided"):
+--  * NAT gateway interfaces are the ones whose records carry a packet address that differs
+--    from the record's address (pkt_srcaddr <> srcaddr or pkt_dstaddr <> dstaddr: the
+--    rollup's src_translated / dst_translated).
+--  * On a NAT gateway interface only the public leg counts (record addresses equal the
+--    packet addresses): the private leg is the same bytes again. Bytes both to and from
+--    the service count there, as the NAT gateway processes (and bills) both.
+--  * On other interfaces, egress records to the service are classified by traffic_path:
+--    7 gateway endpoint, 8 internet gateway, 2 gateway endpoint or internet gateway
+--    (older instances report both as 2), 3-6 other; 1 (through a resource in the VPC)
+--    is the NAT gateway, counted here only when no NAT gateway interface is logged (else
+--    the NAT interface's own records count those bytes); NULL is unknown.
+--
+-- One scan of the rollup: Athena (Trino) inlines WITH queries, so each reference to a
+-- query reading {rollup} would scan it again, and every scan is billed. So the rollup is
+-- read once, in `ok`, and the two facts that need other records come from windows over
+-- that scan instead of joins: a window over the interface (on_nat: is this a NAT gateway
+-- interface?) and one over the whole day (nat_logged: is any record translated, i.e. is
+-- any NAT gateway interface logged at all?).
+WITH ok AS (
+    -- the one scan; a record with no interface_id is never on a NAT gateway interface,
+    -- but its translated records still mean a NAT gateway interface is logged
+    SELECT
+        pkt_dst_aws_service, pkt_src_aws_service, traffic_path, flow_direction,
+        src_translated, dst_translated, bytes, flows,
+        interface_id IS NOT NULL
+            AND COALESCE(bool_or(dst_translated OR src_translated) OVER (PARTITION BY interface_id), false)
+            AS on_nat,
+        COALESCE(bool_or(dst_translated OR src_translated) OVER (), false) AS nat_logged
+    FROM {rollup}
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
+),
+classified AS (
+    SELECT
+        CASE WHEN pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+             THEN pkt_dst_aws_service ELSE pkt_src_aws_service END AS service,
+        CASE
+            WHEN on_nat THEN 'nat'
+            WHEN traffic_path = 7 THEN 'gateway_endpoint'
+            WHEN traffic_path = 8 THEN 'internet_gateway'
+            WHEN traffic_path = 2 THEN 'gateway_endpoint_or_internet_gateway'
+            WHEN traffic_path = 1 AND NOT nat_logged THEN 'nat'
+            WHEN traffic_path = 1 THEN 'counted_on_nat_interface'
+            WHEN traffic_path BETWEEN 3 AND 6 THEN 'other'
+            ELSE 'unknown'
+        END AS path,
+        CASE WHEN pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+             THEN 'to_service' ELSE 'from_service' END AS direction,
+        bytes,
+        flows
+    FROM ok
+    WHERE
+        (
+            on_nat
+            AND NOT COALESCE(src_translated OR dst_translated, false)
+            AND (pkt_dst_aws_service IN ('S3', 'DYNAMODB') OR pkt_src_aws_service IN ('S3', 'DYNAMODB'))
+        )
+        OR (
+            NOT on_nat
+            AND pkt_dst_aws_service IN ('S3', 'DYNAMODB')
+            AND (flow_direction IS NULL OR flow_direction = 'egress')
+        )
+)
+SELECT service, path, direction, SUM(bytes) AS bytes, SUM(flows) AS flows
+FROM classified
+WHERE path <> 'counted_on_nat_interface'
+GROUP BY service, path, direction
+ORDER BY service, path, direction

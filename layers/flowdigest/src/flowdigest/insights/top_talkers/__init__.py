@@ -1,0 +1,47 @@
+"""2. Top talkers: source -> destination pairs by bytes, with the interface behind them."""
+
+from __future__ import annotations
+
+from flowdigest.insights.base import Context, Insight, Rows
+from flowdigest.units import human_bytes
+
+
+def _pair(r: dict, arrow: str = "→") -> str:
+    return f"{r['srcaddr']} {arrow} {r['dstaddr']}"
+
+
+def summary(rows: Rows, ctx: Context) -> str:
+    if not rows:
+        return "No accepted traffic between any pair of addresses."
+    top = rows[0]
+    share = f" ({top['bytes'] / ctx.total_bytes * 100:.0f} % of all bytes)" if ctx.total_bytes else ""
+    return f"Top pair {_pair(top)}: {human_bytes(top['bytes'])}{share}"
+
+
+def details(rows: Rows, ctx: Context) -> list[str]:
+    return [
+        f"{i}. {_pair(r)} — {human_bytes(r['bytes'])} on {r['interface_id']}"
+        + (f" ({r['instance_id']})" if r.get("instance_id") else "")
+        for i, r in enumerate(rows, 1)
+    ]
+
+
+def chart(rows: Rows, ctx: Context):
+    from flowdigest.charts.style import top_bars
+
+    return top_bars("Top talkers", "source -> destination pairs by bytes",  # the chart font lacks "→"
+                    [_pair(r, "->") for r in rows], [r["bytes"] for r in rows], empty="no traffic")
+
+
+def alt(rows: Rows, ctx: Context) -> str:
+    if not rows:
+        return "Empty chart: no traffic."
+    return (f"Horizontal bar chart of the {len(rows)} largest address pairs by bytes; "
+            f"the largest is {_pair(rows[0])} with {human_bytes(rows[0]['bytes'])}.")
+
+
+INSIGHT = Insight(
+    id="top_talkers", title="Top talkers", needs=("srcaddr", "dstaddr", "bytes", "interface_id"),
+    uses=("instance_id",), summary=summary, details=details, chart=chart, chart_alt=alt,
+    order=20,
+)

@@ -1,0 +1,25 @@
+"""top_talkers' query: a pair counts the bytes of the interface that saw the most."""
+
+from __future__ import annotations
+
+from flowdigest.insights.testing import run
+
+
+def test_pairs_by_the_busiest_interface() -> None:
+    flows = {"rollup_set": "flows"}
+    rows = run("top_talkers", rollup_rows=[
+        {**flows, "srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "interface_id": "eni-1", "bytes": 300, "packets": 3},
+        {**flows, "srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "interface_id": "eni-1", "bytes": 200, "packets": 2,
+         "instance_id": "i-1"},
+        {**flows, "srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "interface_id": "eni-2", "bytes": 400, "packets": 4},
+        {**flows, "srcaddr": "10.0.0.3", "dstaddr": "10.0.0.4", "interface_id": "eni-3", "bytes": 600, "packets": 6,
+         "log_status": None},  # no log-status in the format: a data record
+        {**flows, "srcaddr": "10.0.0.5", "dstaddr": "10.0.0.6", "interface_id": "eni-4", "log_status": "NODATA"},
+        {"rollup_set": "hours", "interface_id": "eni-5", "bytes": 9000},
+    ])
+    assert rows == [
+        {"srcaddr": "10.0.0.3", "dstaddr": "10.0.0.4", "bytes": 600, "packets": 6, "flows": 1,
+         "interface_id": "eni-3", "instance_id": None, "interfaces": 1},
+        {"srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "bytes": 500, "packets": 5, "flows": 2,
+         "interface_id": "eni-1", "instance_id": "i-1", "interfaces": 2},
+    ]
