@@ -151,14 +151,64 @@ def build_parser() -> argparse.ArgumentParser:
     post.add_argument("--update", action="store_true",
                       help="if the day was posted with other content, edit that post in place")
 
-    sample = sub.add_parser("sample", help="only generate sample days of flow logs",
-                            description="Write sample days of flow logs in AWS's Parquet layout.")
-    sample.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... into")
-    sample.add_argument("--date", type=report_date, required=True, help="the last day, YYYY-MM-DD")
-    sample.add_argument("--days", type=positive_int, default=8, help="how many days (default: 8)")
-    sample.add_argument("--records", type=positive_int, default=200_000, help="records on the last day")
-    sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_sample_parser(sub)
     return parser
+
+
+def hour_list(text: str) -> tuple[int, ...]:
+    try:
+        hours = tuple(int(h) for h in text.split(",") if h.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of hours, e.g. 3,17") from None
+    if any(not 0 <= h <= 23 for h in hours):
+        raise argparse.ArgumentTypeError(f"{text!r}: hours are 0 to 23 (UTC)")
+    return hours
+
+
+def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sample = sub.add_parser(
+        "sample", help="only generate sample days of flow logs",
+        description="Write seeded sample days of VPC Flow Logs as AWS delivers them to S3 (gzip Parquet, "
+                    "AWSLogs/.../year=/month=/day=/hour=/): the report day and the days before it. The same "
+                    "seed and options write the same records.")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... into")
+    sample.add_argument("--date", type=report_date, required=True, help="the last (report) day, YYYY-MM-DD")
+    sample.add_argument("--days", type=positive_int, default=8, help="days ending with --date (default: 8)")
+    sample.add_argument("--records", type=positive_int, default=200_000,
+                        help="records on the last day; earlier days vary around it (default: 200000)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sample.add_argument("--files-per-hour", type=positive_int, default=None,
+                        help="files per hour (default: 2-6 by volume, as AWS delivers)")
+    sample.add_argument("--workers", type=positive_int, default=None,
+                        help="files written at once (default: 2); the content does not depend on it")
+    sample.add_argument("--missing-hours", type=hour_list, default=(), metavar="H,H,...",
+                        help="UTC hours with no files delivered, e.g. 3,17")
+    for flag, what in (("nat", "NAT gateway traffic"), ("rejects", "rejected traffic"),
+                       ("gateway-endpoint", "gateway endpoint (S3/DynamoDB go through the NAT gateway)"),
+                       ("nodata", "NODATA/SKIPDATA records")):
+        sample.add_argument(f"--no-{flag}", action="store_true", help=f"no {what}")
+    sample.add_argument("-q", "--quiet", action="store_true", help="no line per day written")
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from flowdigest import dates, sample
+
+    if args.days > (args.date - dates.EARLIEST).days + 1:
+        raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
+                        "when VPC Flow Logs began", code=2)
+    profile = sample.DayProfile(
+        nat_traffic=not args.no_nat, rejects=not args.no_rejects, gateway_endpoint=not args.no_gateway_endpoint,
+        nodata=not args.no_nodata, files_per_hour=args.files_per_hour, missing_hours=args.missing_hours)
+
+    def written(day: dt.date, paths: list[Path], rows: int, seconds: float) -> None:
+        if not args.quiet:
+            size = sum(f.stat().st_size for f in paths)
+            print(f"{day}: {rows:,} records in {len(paths)} files ({size / 2**20:.1f} MiB) in {seconds:.1f} s",
+                  flush=True)
+
+    sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed,
+                         profile=profile, workers=args.workers, progress=written)
+    return 0
 
 
 def _print_result(out: Path, output: RenderOutput) -> Path:
@@ -237,13 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "sample":
-            from flowdigest import dates, sample
-
-            if args.days > (args.date - dates.EARLIEST).days + 1:
-                raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
-                                "when VPC Flow Logs began", code=2)
-            sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
-            return 0
+            return _sample(args)
         output = _demo(args, progress) if args.command == "demo" else _run(args, progress)
         report_dir = _print_result(args.out, output)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.

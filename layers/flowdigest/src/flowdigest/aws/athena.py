@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from flowdigest import fields, queries
+from flowdigest import fields, queries, s3layout
 from flowdigest.aws.errors import TransientError
 from flowdigest.engine import DayInfo, json_rows
 
@@ -125,10 +125,8 @@ class AthenaEngine:
         account = account or self._accounts()[0]
         region = region or self.regions[0]
         if self.text and self.layout == "dated-daily":
-            return (f"{self.source_prefix}AWSLogs/{account}/vpcflowlogs/{region}/"
-                    f"{day:%Y}/{day:%m}/{day:%d}/")
-        return (f"{self.source_prefix}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/"
-                f"aws-region={region}/year={day:%Y}/month={day:%m}/day={day:%d}/")
+            return self.source_prefix + s3layout.plain_day_prefix(account, region, day)
+        return self.source_prefix + s3layout.hive_day_prefix(account, region, day)
 
     def _day_objects(self, day: dt.date, suffix: str) -> list[dict[str, Any]]:
         return [o for prefix in self.day_prefixes(day) for o in self._objects(self.source_bucket, prefix)
