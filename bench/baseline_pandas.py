@@ -207,8 +207,10 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _nat(ok: pd.DataFrame) -> tuple[Any, int, Any]:
-    """(rows with a translated packet address, how many distinct interfaces carry one, rows on those)."""
-    translated = _ne(ok["pkt_dstaddr"], ok["dstaddr"]) | _ne(ok["pkt_srcaddr"], ok["srcaddr"])
+    """(rows with a translated packet address and no instance id, how many distinct interfaces
+    carry one, rows on those): an EKS node's translated records have an instance id."""
+    translated = ((_ne(ok["pkt_dstaddr"], ok["dstaddr"]) | _ne(ok["pkt_srcaddr"], ok["srcaddr"]))
+                  & ok["instance_id"].isna().to_numpy())
     ids = ok["interface_id"][translated]
     on_nat = ok["interface_id"].isin(set(ids.dropna().unique())).to_numpy(bool)
     return translated, int(ids.nunique(dropna=False)), on_nat

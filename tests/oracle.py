@@ -85,10 +85,12 @@ def rejected(records: list[Record]) -> tuple[list[tuple], list[tuple]]:
 
 
 def nat_interfaces(good: list[Record]) -> set[str]:
+    """Interfaces with a translated record and no instance id (an EKS node's records have one)."""
     return {
         r["interface_id"] for r in good
-        if (r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"])
-        or (r["pkt_srcaddr"] is not None and r["pkt_srcaddr"] != r["srcaddr"])
+        if r.get("instance_id") in (None, "-") and (
+            (r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"])
+            or (r["pkt_srcaddr"] is not None and r["pkt_srcaddr"] != r["srcaddr"]))
     }
 
 

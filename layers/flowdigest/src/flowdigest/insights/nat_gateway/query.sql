@@ -1,7 +1,9 @@
 -- NAT gateway: bytes it processed (its public leg, both directions), the internal
 -- addresses behind them and the external addresses they reached. NAT gateway interfaces
--- are recognised as in gateway_endpoint.sql: an interface with a record whose packet
--- address differs from its record address (src_translated / dst_translated). Their
+-- are recognised as in gateway_endpoint's query.sql: an interface with a record that has
+-- no instance id and whose packet address differs from its record address
+-- (src_translated / dst_translated); an EKS node's pods differ too, but its records carry
+-- the node's instance id (without the instance-id field, EKS nodes count as NAT). Their
 -- private addresses are where the private leg of outbound packets goes: the dstaddr of
 -- any dst_translated record on a NAT gateway interface (a NAT gateway may have several,
 -- and there may be several NAT gateways: it is one set over all of them).
@@ -27,7 +29,8 @@ WITH ok AS (
         COALESCE(pkt_dst_aws_service, pkt_src_aws_service) AS service,
         bytes, flows,
         interface_id IS NOT NULL
-            AND COALESCE(bool_or(dst_translated OR src_translated) OVER (PARTITION BY interface_id), false)
+            AND COALESCE(bool_or((dst_translated OR src_translated) AND instance_id IS NULL)
+                         OVER (PARTITION BY interface_id), false)
             AS on_nat
     FROM {rollup}
     WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
