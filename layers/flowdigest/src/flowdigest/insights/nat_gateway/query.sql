@@ -49,8 +49,15 @@ sides AS (
 ),
 legs AS (
     -- back to one row per record (side 1: nat_address is about its srcaddr)
+    -- a sender is what an internal address sent out through the NAT (the private leg's
+    -- outbound records, dst_translated); the private leg's replies (src_translated only)
+    -- repeat the public leg's inbound bytes and are not what anyone sent: left out
     SELECT
-        CASE WHEN COALESCE(src_translated OR dst_translated, false) THEN 'sender' ELSE 'destination' END AS leg,
+        CASE
+            WHEN COALESCE(dst_translated, false) THEN 'sender'
+            WHEN COALESCE(src_translated, false) THEN 'reply'
+            ELSE 'destination'
+        END AS leg,
         CASE
             -- private leg: the internal address
             WHEN COALESCE(src_translated OR dst_translated, false)
@@ -77,6 +84,7 @@ grouped AS (
              THEN COALESCE(SUM(CASE WHEN leg = 'destination' THEN flows END), 0)
              ELSE SUM(flows) END AS flows
     FROM legs
+    WHERE leg <> 'reply'
     GROUP BY GROUPING SETS ((leg, address), ())
 ),
 ranked AS (

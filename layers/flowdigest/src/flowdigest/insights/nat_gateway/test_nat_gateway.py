@@ -23,7 +23,8 @@ def test_processed_bytes_senders_and_destinations() -> None:
     ])
     assert rows == [
         {"kind": "total", "address": None, "service": None, "bytes": 150, "flows": 2},  # the public leg
-        {"kind": "sender", "address": "10.0.1.5", "service": None, "bytes": 150, "flows": 2},
+        # what 10.0.1.5 sent: the private leg's reply repeats the public leg's inbound bytes
+        {"kind": "sender", "address": "10.0.1.5", "service": None, "bytes": 100, "flows": 1},
         {"kind": "destination", "address": "52.1.1.1", "service": None, "bytes": 150, "flows": 2},
     ]
 
