@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the bench package lives at the repository root
 from bench import small_files
 from flowdigest import sample
 from flowdigest.sources.text import format_text
