@@ -56,6 +56,7 @@ def debug_log() -> Iterator[io.StringIO]:
             logging.getLogger(n).setLevel(level)
 
 
+@pytest.mark.slow
 def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatch):
     texts: list[str] = []
 
