@@ -27,7 +27,7 @@ lint: venv  ## ruff and mypy
 
 # Tiers (tests/README.md): unit, functional, integration. `make unit` is the quick loop:
 # every tier but the slow and the Chromium tests, no coverage.
-unit: venv  ## the fast tests: no slow or Chromium tests, no coverage (a minute or two)
+unit: venv  ## the quick loop: every tier but the slow and the Chromium tests, no coverage
 	$(BIN)/pytest -q -m "not slow and not chromium"
 
 # The whole pytest suite, gated on branch coverage of the domain package (pyproject's
