@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # tests/oracle.py, tests/slack_api_server.py
 
 REPORT_DAY = dt.date(2026, 11, 20)
 RECORDS = 20_000

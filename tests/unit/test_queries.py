@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pytest
 import sqlglot
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the bench package lives at the repository root
 
 from bench.athena_scan import table_scans
 from flowdigest import queries

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
-
 from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack
 
 from flowdigest.slack.alert import (

@@ -117,27 +117,42 @@ def load_day(
     # In a tree of dated folders, files beside them (with no date) are not the day's.
     chosen = [c for c in found.candidates if not (found.dated_layout and c.loose)]
 
-    data = DayData(report_date=day)
-    lo = day_start(day)
-    kinds: set[str] = set()
-    hive = True
+    load = _Loader(DayData(report_date=day), day, fmt, skip_bad)
+    load.read(chosen)
+    data = load.data
+    data.text_tables = _joined(data.text_tables)
+    data.hive = bool(data.parquet_files) and load.hive
+    data.layout = "+".join(k for k in ("hive", "dated", "loose") if k in load.kinds)
+    if not data.files:
+        data.note = _empty_note(root, day, found, skipped=len(data.bad_files))
+    return data
 
-    def attempt(c: layout.Candidate, text: bytes | None = None) -> _Part | FlowLogError | None:
+
+class _Loader:
+    """Reads the chosen files into `data`: file by file, or a batch of an hour's text files at once."""
+
+    def __init__(self, data: DayData, day: dt.date, fmt: Sequence[str] | None, skip_bad: bool) -> None:
+        self.data, self.day, self.fmt, self.skip_bad = data, day, fmt, skip_bad
+        self.lo = day_start(day)
+        self.kinds: set[str] = set()
+        self.hive = True
+
+    def attempt(self, c: layout.Candidate, text: bytes | None = None) -> _Part | FlowLogError | None:
         """The file's part; a dated text file's bytes first (`text`: read them, not the file)."""
         try:
             try:
                 if text is None and c.kind == "text" and c.dated and c.hour is not None:
                     return _Part(set(), {c.hour}, text=batches.strip_bom(read_text_bytes(c.path)))
-                return _load_file(c, day, lo, fmt, text)
+                return _load_file(c, self.day, self.lo, self.fmt, text)
             except (pa.ArrowException, OSError) as e:  # damage the readers did not foresee
                 raise FlowLogError(c.path, f"unreadable: {e}") from e
         except FlowLogError as e:
             return e
 
-    def add(c: layout.Candidate, part: _Part | FlowLogError | None) -> None:
-        nonlocal hive
+    def add(self, c: layout.Candidate, part: _Part | FlowLogError | None) -> None:
+        data = self.data
         if isinstance(part, FlowLogError):
-            if not skip_bad:
+            if not self.skip_bad:
                 raise part
             data.bad_files.append((str(c.path), part.reason if part.path == str(c.path) else str(part)))
             return
@@ -145,7 +160,7 @@ def load_day(
             return
         if part.parquet_file is not None:
             data.parquet_files.append(part.parquet_file)
-            hive = hive and c.hive
+            self.hive = self.hive and c.hive
         if part.table is not None:
             data.text_tables.append(part.table)
         data.table_files += part.table is not None or part.text is not None
@@ -154,37 +169,37 @@ def load_day(
         st = c.path.stat()
         data.total_bytes += st.st_size
         data.inputs.append((str(c.path), st.st_size, st.st_mtime_ns))
-        kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
+        self.kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
 
-    # Files are independent; gunzip and Arrow's parsers release the GIL, so threads help.
-    pool = ThreadPoolExecutor(max(1, min(_WORKERS, len(chosen))))
-    groups: dict[tuple[int | None, bytes], list[tuple[layout.Candidate, bytes]]] = {}
-    try:
-        for c, part in zip(chosen, pool.map(attempt, chosen), strict=True):
-            key = batches.batch_key(part.text) if isinstance(part, _Part) and part.text is not None else None
-            if key is not None and isinstance(part, _Part) and part.text is not None:
-                groups.setdefault((c.hour, key), []).append((c, part.text))
-            else:
-                add(c, attempt(c, part.text) if isinstance(part, _Part) and part.text is not None else part)
-        for (hour, key), files in groups.items():
-            table = _parse_batch(key, [text for _, text in files], fmt) if len(files) > 1 else None
-            if table is None:  # read alone, or the group needs the careful reader: file by file
-                for c, text in files:
-                    add(c, attempt(c, text))
-                continue
-            part = _Part(set(table.column_names), {hour} if hour is not None else set(),
-                         table=with_partitions(table, day, hour))
-            add(files[0][0], part)
-            for c, _ in files[1:]:
-                add(c, _Part(set(), set(), text=b""))  # counted and fingerprinted; records in the first's
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
-    data.text_tables = _joined(data.text_tables)
-    data.hive = bool(data.parquet_files) and hive
-    data.layout = "+".join(k for k in ("hive", "dated", "loose") if k in kinds)
-    if not data.files:
-        data.note = _empty_note(root, day, found, skipped=len(data.bad_files))
-    return data
+    def read(self, chosen: list[layout.Candidate]) -> None:
+        # Files are independent; gunzip and Arrow's parsers release the GIL, so threads help.
+        pool = ThreadPoolExecutor(max(1, min(_WORKERS, len(chosen))))
+        groups: dict[tuple[int | None, bytes], list[tuple[layout.Candidate, bytes]]] = {}
+        try:
+            for c, part in zip(chosen, pool.map(self.attempt, chosen), strict=True):
+                key = batches.batch_key(part.text) if isinstance(part, _Part) and part.text is not None else None
+                if key is not None and isinstance(part, _Part) and part.text is not None:
+                    groups.setdefault((c.hour, key), []).append((c, part.text))
+                else:
+                    self.add(c, self.attempt(c, part.text) if isinstance(part, _Part) and part.text is not None
+                             else part)
+            for (hour, key), files in groups.items():
+                self.add_group(hour, key, files)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
+
+    def add_group(self, hour: int | None, key: bytes, files: list[tuple[layout.Candidate, bytes]]) -> None:
+        """An hour's text files of one format, parsed as one batch where they can be."""
+        table = _parse_batch(key, [text for _, text in files], self.fmt) if len(files) > 1 else None
+        if table is None:  # read alone, or the group needs the careful reader: file by file
+            for c, text in files:
+                self.add(c, self.attempt(c, text))
+            return
+        part = _Part(set(table.column_names), {hour} if hour is not None else set(),
+                     table=with_partitions(table, self.day, hour))
+        self.add(files[0][0], part)
+        for c, _ in files[1:]:
+            self.add(c, _Part(set(), set(), text=b""))  # counted and fingerprinted; records in the first's
 
 
 def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | None,

@@ -167,6 +167,30 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _listing(folder: Path) -> list[os.DirEntry[str]]:
+    """The folder's entries by name; none for a folder holding flowdigest's own output."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as e:
+        raise FlowLogError(folder, f"cannot list folder: {e.strerror or e}") from e
+    if any(e.name in _OWN_MARKERS for e in entries):
+        return []
+    return entries
+
+
+def _entry_kind(entry: os.DirEntry[str]) -> str | None:
+    """"dir" or "file" to look into; None for hidden, own-output and unfollowable entries."""
+    if entry.name.startswith((".", "_")):  # .DS_Store, _SUCCESS, .tmp parts
+        return None
+    try:
+        is_dir, is_file = entry.is_dir(), entry.is_file()
+    except OSError:  # a link it may not follow (/proc/1/cwd): not a flow-log file
+        return None
+    if is_dir:
+        return None if _OWN_FOLDER.match(entry.name) else "dir"
+    return "file" if is_file else None
+
+
 def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
     """Walk `root` for the day's candidate files (all loose flow-log files, and the day's dated ones).
 
@@ -192,26 +216,13 @@ def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
                 root, f"more than {MAX_FOLDERS} folders under it: not a folder of flow logs? "
                 f"Point --source at the flow logs' folder; {EXPECTED}"
             )
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as e:
-            raise FlowLogError(folder, f"cannot list folder: {e.strerror or e}") from e
-        if any(e.name in _OWN_MARKERS for e in entries):
-            return
-        for entry in entries:
-            if entry.name.startswith((".", "_")):  # .DS_Store, _SUCCESS, .tmp parts
-                continue
-            try:
-                is_dir, is_file = entry.is_dir(), entry.is_file()
-            except OSError:  # a link it may not follow (/proc/1/cwd): not a flow-log file
-                continue
-            if is_dir:
-                if _OWN_FOLDER.match(entry.name):
-                    continue
+        for entry in _listing(folder):
+            kind = _entry_kind(entry)
+            if kind == "dir":
                 sub = _enter(w, entry.name, day, found)
                 if sub is not None:
                     walk(Path(entry.path), sub)
-            elif is_file:
+            elif kind == "file":
                 _file(Path(entry.path), w, day, found)
 
     walk(root, _Where())

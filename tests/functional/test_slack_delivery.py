@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
-
 from slack_api_server import (
     CHARTS,
     TEST_CHANNEL,

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # the bench package lives at the repository root
 
 from conftest import run_report  # noqa: E402
 
@@ -95,6 +93,7 @@ def test_compare_covers_the_baselines_subset_only() -> None:
     sample.DayProfile(rejects=False, nodata=False),
     sample.DayProfile(missing_hours=(0, 5, 23)),
 ], ids=["no-nat", "no-gateway-endpoint", "no-rejects-no-nodata", "missing-hours"])
+@pytest.mark.slow
 def test_baseline_gives_the_engines_answers_on_edge_days(tmp_path: Path, profile: sample.DayProfile) -> None:
     src = tmp_path / "logs"
     sample.generate_day(src, DAY - dt.timedelta(days=1), records=3_000, seed=5, profile=profile)

@@ -129,6 +129,7 @@ def test_missing_history_scope_names_it(report, tmp_path):
     assert "missing_scope" in line and "channels:history" in line and "groups:history" in line
 
 
+@pytest.mark.slow
 def test_a_changed_report_says_so_and_update_edits_the_post(slack, report, tmp_path):
     env = env_for(slack, tmp_path)
     assert flowdigest(env, "post", str(report)).returncode == 0

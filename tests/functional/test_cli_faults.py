@@ -72,6 +72,7 @@ def test_skip_bad_files_lists_them_and_loses_nothing_else(day: Path, tmp_path: P
     assert "2 unreadable files skipped" in json.dumps(message["blocks"])
 
 
+@pytest.mark.slow
 def test_text_day_with_a_truncated_gzip_in_the_middle(day: Path, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
@@ -111,6 +112,7 @@ def test_non_aws_parquet_is_refused(tmp_path: Path) -> None:
     assert "flowlogs-reader_flows.parquet" in line and "not the Parquet schema AWS writes" in line
 
 
+@pytest.mark.slow
 def test_day_with_hours_missing_says_so(tmp_path: Path) -> None:
     root = tmp_path / "logs"
     sample.generate_day(root, DAY, records=3_000, seed=5, profile=sample.DayProfile(missing_hours=(3, 4, 5)))

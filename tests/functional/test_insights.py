@@ -33,6 +33,7 @@ def test_totals(sample_report: dict, records: list) -> None:
     assert sample_report["totals"]["nodata_records"] > 0
 
 
+@pytest.mark.slow
 def test_totals_do_not_depend_on_the_insights_run(sample_root: Path, records: list, tmp_path: Path) -> None:
     # the headline insight is not asked for: the totals still come from the day's rollup
     report = load_report(run_report(sample_root, REPORT_DAY, tmp_path / "out", charts=False, insights=["top_talkers"]))

@@ -64,6 +64,7 @@ def _busiest(records: list) -> tuple[str, int]:
     return min(per.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+@pytest.mark.slow
 def test_a_new_folder_is_a_new_insight(sample_root: Path, tmp_path: Path, registry: None) -> None:
     assert register_folder(_write_insight(tmp_path / "extra")) == ["busiest_interface"]
     assert list(INSIGHTS)[:2] == ["headline", "busiest_interface"]  # by its order
@@ -79,6 +80,7 @@ def test_a_new_folder_is_a_new_insight(sample_root: Path, tmp_path: Path, regist
     assert leading[0] == f"*Busiest interface:* {line}"  # summary_rank 0 leads the summary
 
 
+@pytest.mark.slow
 def test_insights_path_variable_adds_folders(sample_root: Path, tmp_path: Path) -> None:
     extra = _write_insight(tmp_path / "extra")
     env = {**os.environ, insights.PATH_VARIABLE: str(extra)}

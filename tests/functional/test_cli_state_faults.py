@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the bench package lives at the repository root
 from bench import small_files
 from flowdigest import sample
 from flowdigest.sources.text import format_text
@@ -65,6 +64,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # -- a run never reads its own output --------------------------------------------------------
+@pytest.mark.slow
 def test_a_run_inside_its_source_folder_does_not_read_its_rollups(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     records = loose_text_day(logs)
@@ -76,6 +76,7 @@ def test_a_run_inside_its_source_folder_does_not_read_its_rollups(tmp_path: Path
 
 
 # -- damaged and concurrent state --------------------------------------------------------------
+@pytest.mark.slow
 def test_damaged_rollups_are_rebuilt_from_their_days_logs(history: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
     first = flowdigest("run", "--source", str(history), *ARGS, "--out", str(out))
@@ -94,6 +95,7 @@ def test_damaged_rollups_are_rebuilt_from_their_days_logs(history: Path, tmp_pat
     assert all(f.stat().st_size > 0 for f in (out / "rollup").rglob("*.parquet"))
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_out_folder_in_20_races(history: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
     want = oracle.totals(oracle.read_day(history, DAY))
@@ -134,6 +136,7 @@ def test_a_busy_out_folder_exits_75_in_one_line(history: Path, tmp_path: Path) -
 
 
 # -- many small files ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_1440_small_files_give_the_one_file_report(tmp_path: Path) -> None:
     one, many = small_files.write_days(tmp_path, records=small_files.RECORDS)
     assert len(list(many.rglob("*.log.gz"))) == 1440
@@ -154,6 +157,7 @@ def test_1440_small_files_give_the_one_file_report(tmp_path: Path) -> None:
 
 
 # -- one line, not a traceback ------------------------------------------------------------------
+@pytest.mark.slow
 def test_bad_out_folders(history: Path, tmp_path: Path) -> None:
     src = ("run", "--source", str(history), *ARGS)
     a_file = tmp_path / "a-file"
@@ -167,6 +171,7 @@ def test_bad_out_folders(history: Path, tmp_path: Path) -> None:
     assert f"{blocked / str(DAY)} is a file" in error_line(flowdigest(*src, "--out", str(blocked)), 2)
 
 
+@pytest.mark.slow
 def test_glob_characters_in_out_are_plain_characters(history: Path, tmp_path: Path) -> None:
     out = tmp_path / "o[1]*?{a,b}"
     for _ in range(2):  # the second run reads the stored rollups back
@@ -183,6 +188,7 @@ def test_sums_past_bigint_name_the_day_and_field(tmp_path: Path) -> None:
     assert f"{DAY}: the day's bytes add up past 2^63-1" in msg
 
 
+@pytest.mark.slow
 def test_negative_counters_name_the_file_and_line(tmp_path: Path) -> None:
     start = int(dt.datetime.combine(DAY, dt.time(3), tzinfo=dt.UTC).timestamp())
     rows = [f"2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 {p} {b} {start} {start + 5} ACCEPT OK" for p, b in
@@ -206,6 +212,7 @@ def test_negative_counters_name_the_file_and_line(tmp_path: Path) -> None:
     assert pc.min(table.column("bytes")).as_py() >= 0
 
 
+@pytest.mark.slow
 def test_output_piped_to_head_exits_quietly(history: Path, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "flowdigest.cli", "run", "--source", str(history), *ARGS,
            "--out", str(tmp_path / "o")]
@@ -236,6 +243,7 @@ def test_a_huge_tree_that_is_not_flow_logs_stops_with_a_line(tmp_path: Path, mon
         load_day(tmp_path / "home", DAY)
 
 
+@pytest.mark.slow
 def test_a_killed_builds_temp_folder_is_cleared_by_the_next_build(history: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
     leftover = out / "rollup" / f".dt={DAY}.killed.tmp" / "rollup_set=flows"

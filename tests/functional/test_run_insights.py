@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import REPORT_DAY
 
 from flowdigest import pipeline
 from flowdigest.engine.duckdb_engine import DuckDBEngine
 
 
+@pytest.mark.slow
 def test_concurrent_insights_equal_sequential_ones_in_plan_order(sample_root: Path, tmp_path: Path) -> None:
     engine = DuckDBEngine(sample_root, tmp_path / "rollup")
     plan = pipeline.prepare(engine, REPORT_DAY)

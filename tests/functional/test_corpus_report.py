@@ -111,7 +111,7 @@ def test_format_without_action_has_unknown_accepts_and_rejects(tmp_path: Path) -
 
 def test_transit_gateway_sample_totals_are_its_ok_records(tmp_path: Path) -> None:
     # 36 fields, no action: the totals are the OK records' sums; accepted / rejected unknown
-    from test_corpus import TGW
+    from unit.test_corpus import TGW
 
     name = "elastic-integrations__test-tgw-samples.log"
     records = [dict(zip(TGW, line.split(), strict=True)) for line in (CORPUS / name).read_text().splitlines()]

@@ -7,19 +7,14 @@ import io
 import json
 import logging
 import socket
-import sys
 import traceback
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared fake Slack server
-
 from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, files, write_report
 
 from flowdigest.slack.alert import post_failure_alert
@@ -61,6 +56,7 @@ def debug_log() -> Iterator[io.StringIO]:
             logging.getLogger(n).setLevel(level)
 
 
+@pytest.mark.slow
 def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatch):
     texts: list[str] = []
 
