@@ -165,7 +165,7 @@ class DuckDBEngine:
         pattern = self.rollup_dir / "dt=*" / _SET_FILES
         if any_stored:
             src = (f"read_parquet({_quote(pattern)}, hive_partitioning = true, "
-                   "hive_types_autocast = false)")
+                   "hive_types_autocast = false, union_by_name = true)")
         else:
             cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in queries.ROLLUP_SCHEMA.items())
             src = f"(SELECT {cols} WHERE false)"
