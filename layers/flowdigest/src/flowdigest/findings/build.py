@@ -87,7 +87,7 @@ def _bypass(r: dict[str, Any], ctx: Context) -> Finding:
     if endpoint:
         fix = f"Associate the {service} gateway endpoint {endpoint} with {where}."
     else:
-        fix = f"Create a {service} gateway endpoint in {res.vpc_id or 'the VPC'} and associate it with {where}."
+        fix = f"Create a gateway endpoint for {service} in {res.vpc_id or 'the VPC'} and associate it with {where}."
     return Finding(kind="gateway_endpoint_bypass", severity="medium", resource=res, bytes=r["bytes"],
                    title=f"{service} traffic from {_label(res)} goes through the NAT gateway",
                    usd_per_day=per_gb_cost(r["bytes"], ctx.prices.nat_per_gb), fix=fix,
