@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowdigest import s3layout
+
 LIMIT = 10
 HISTORY_DAYS = 7
 SERVICES = ["S3", "DYNAMODB"]
@@ -44,7 +46,7 @@ Rows = list[dict[str, Any]]
 
 def day_folder(source: Path, day: dt.date) -> Path:
     """The day's partition folder (…/year=YYYY/month=MM/day=DD) under an AWS-layout source."""
-    found = sorted(source.glob(f"AWSLogs/*/aws-service=vpcflowlogs/*/year={day:%Y}/month={day:%m}/day={day:%d}"))
+    found = sorted(source.glob(s3layout.hive_day_glob(day)))
     if len(found) != 1:
         raise FileNotFoundError(f"expected one day folder for {day} under {source}, found {len(found)}")
     return found[0]

@@ -16,6 +16,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from flowdigest import s3layout  # a path builder, not logic under test
+
 Record = dict[str, Any]
 SERVICES = {"S3", "DYNAMODB"}
 LIMIT = 10
@@ -25,7 +27,7 @@ def read_day(root: Path, day: dt.date, skip: Iterable[Path] = ()) -> list[Record
     """Every record delivered in the day's hour partitions, with `hour` from the partition."""
     skipped = set(skip)
     out: list[Record] = []
-    for hour_dir in sorted(root.glob(f"**/year={day:%Y}/month={day:%m}/day={day:%d}/hour=*")):
+    for hour_dir in sorted(root.glob(f"**/{s3layout.day_partitions(day)}/hour=*")):
         hour = int(hour_dir.name.split("=")[1])
         for f in sorted(hour_dir.glob("*.parquet")):
             if f in skipped:

@@ -117,7 +117,7 @@ def test_existing_flow_logs_mode_creates_no_network() -> None:
     assert TEMPLATE["Conditions"]["CreateNetwork"] == {"Fn::Equals": [{"Ref": "ExistingFlowLogBucket"}, ""]}
     for name, res in RESOURCES.items():
         if res["Type"].startswith("AWS::EC2::") or name in ("FlowLogBucket", "FlowLogBucketPolicy"):
-            assert res.get("Condition") in ("CreateNetwork", "CreateCloudWatchFlowLog"), name
+            assert res.get("Condition") in ("CreateNetwork", "CreateCloudWatchFlowLog", "CreateTgwFlowLog"), name
     # what reads the flow logs follows the existing bucket then
     source = props("QueryFunction")["Environment"]["Variables"]["FLOWDIGEST_SOURCE"]["Fn::Sub"][1]
     assert source["Bucket"]["Fn::If"][:2] == ["UseExistingFlowLogs", {"Ref": "ExistingFlowLogBucket"}]
@@ -152,11 +152,14 @@ def test_flow_logs_table_uses_partition_projection_over_the_hive_layout() -> Non
     assert params["projection.enabled"] == "true"
     for part in fields.PARTITION_COLUMNS:
         assert params[f"projection.{part}.type"] == "integer" and f"projection.{part}.range" in params
+    for part in fields.SOURCE_PARTITION_COLUMNS:  # the listed accounts and Regions (test_template_org.py)
+        assert params[f"projection.{part}.type"] == "enum" and f"projection.{part}.values" in params
     template, values = params["storage.location.template"]["Fn::Sub"]
-    assert template.endswith("AWSLogs/aws-account-id=${Account}/aws-service=vpcflowlogs/aws-region=${AWS::Region}/"
-                             "year=${!year}/month=${!month}/day=${!day}/hour=${!hour}")
-    assert {"Bucket", "Prefix", "Account"} <= set(values)
-    assert [k["Name"] for k in table["PartitionKeys"]] == list(fields.PARTITION_COLUMNS)
+    assert template.endswith("AWSLogs/aws-account-id=${!aws_account_id}/aws-service=vpcflowlogs/"
+                             "aws-region=${!aws_region}/year=${!year}/month=${!month}/day=${!day}/hour=${!hour}")
+    assert {"Bucket", "Prefix"} <= set(values)
+    partitions = [*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS]
+    assert [k["Name"] for k in table["PartitionKeys"]] == partitions
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
     assert columns == [(f.column, _glue_type(f)) for f in fields.FIELDS]
     assert "Crawler" not in json.dumps([r["Type"] for r in RESOURCES.values()])
