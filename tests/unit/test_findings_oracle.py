@@ -178,7 +178,8 @@ def test_the_query_lists_the_default_admin_ports() -> None:
 # -- the full sample day --------------------------------------------------------------------------
 
 LIMIT = queries.ROW_LIMIT
-MEASURE = {"port_scan": lambda v: max(v["ports"], v["addresses"]), "exposed_port": lambda v: v["sources"]}
+MEASURE = {"port_scan": lambda v: (v["accepted"], max(v["ports"], v["addresses"])),  # reached a port: first
+           "exposed_port": lambda v: v["sources"]}
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +197,27 @@ def test_sample_day_against_the_oracle(sample_report: dict, sample_counts: dict)
         # the query keeps the top {limit} per kind: the same figures, and the top measures
         assert got[kind] == {k: want[k] for k in got[kind]}, kind
         assert sorted(map(measure, got[kind].values())) == sorted(map(measure, want.values()))[-LIMIT:], kind
+
+
+def test_sample_day_holds_every_kind_with_the_planted_amounts(sample_report: dict, sample_counts: dict) -> None:
+    from flowdigest.findings.build import build
+    from flowdigest.findings.config import FindingsConfig, Thresholds
+    from flowdigest.findings.model import KINDS
+    from flowdigest.insights.base import Context
+    from flowdigest.pricing import Prices
+    from flowdigest.sample.network import PLANTED
+    from flowdigest.sample.traffic import EC2_API_MIB, NEW_DESTINATION_MIB, PLANTED_HOURS, SCAN_PORTS_TRIED
+
+    mib, hours = 2**20, len(PLANTED_HOURS)
+    assert sample_counts["new_external_destination"][PLANTED["new_destination"][0]]["bytes"] == (
+        hours * NEW_DESTINATION_MIB * mib)
+    assert sample_counts["aws_service_via_nat"]["EC2"]["bytes"] == hours * sum(EC2_API_MIB) * mib
+    assert sample_counts["port_scan"][PLANTED["scanner"][0]] == {
+        "ports": len(SCAN_PORTS_TRIED), "addresses": 1, "accepted": True}
+    # every kind, once the cost threshold is out of the way (the test day is small)
+    loose = FindingsConfig(thresholds=Thresholds(min_usd_per_month=0))
+    ctx = Context(report_date=REPORT_DAY, prices=Prices(), fields=sample_report["fields"],
+                  history_days=sample_report["data_health"]["history_days"],
+                  source_bytes=sample_report["source"]["bytes"], findings_config=loose)
+    found = build(sample_report["insights"]["findings"]["rows"], ctx)
+    assert {f.kind for f in found} == set(KINDS)

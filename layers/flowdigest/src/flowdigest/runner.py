@@ -86,12 +86,13 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
     with output_lock(out, report_date, progress=progress):
         return _run_locked(source, report_date, out, charts=charts, skip_bad=skip_bad, log_format=log_format,
                            insights=insights, prices=prices, reuse_rollups=reuse_rollups,
-                           rebuild_history=rebuild_history, progress=progress)
+                           rebuild_history=rebuild_history, progress=progress, findings_config=findings_config)
 
 
 def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, skip_bad: bool,
                 log_format: str | None, insights: list[str] | None, prices: Prices | None,
-                reuse_rollups: bool, rebuild_history: bool, progress: pipeline.Progress) -> RenderOutput:
+                reuse_rollups: bool, rebuild_history: bool, progress: pipeline.Progress,
+                findings_config: FindingsConfig | None) -> RenderOutput:
     # Never read the run's own output; the demo's source lives inside --out (OUT/sample)
     inside = source.resolve().is_relative_to(out.resolve())
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,

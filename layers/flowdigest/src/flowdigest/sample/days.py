@@ -21,6 +21,7 @@ from flowdigest.sample.profile import DayProfile
 from flowdigest.sample.records import Ctx
 from flowdigest.sample.traffic import (
     CATEGORIES,
+    PLANTED_HOURS,
     NewTalkers,
     category_shares,
     diurnal_curve,
@@ -94,7 +95,8 @@ def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[
     if p.nodata:  # a few on every file, as idle ENIs report them all day
         conv["no_data"] = max(1, conv["no_data"])
     novel = plan.new_talkers if plan.new_talkers and h in plan.new_talkers.hours and k == 0 else None
-    table = arrow_table(file_block(ctx, p, conv, novel), plan.lay, net.account_id, net.region)
+    planted = p.planted_findings and h in PLANTED_HOURS and k == 0
+    table = arrow_table(file_block(ctx, p, conv, novel, planted), plan.lay, net.account_id, net.region)
     minute = min(55, (k + 1) * 60 // n_files // 5 * 5)
     at = dt.datetime(day.year, day.month, day.day, h, minute)
     name = s3layout.object_name(net.account_id, net.region, net.flow_log_id, at, int(rng.integers(0, 2**32)),

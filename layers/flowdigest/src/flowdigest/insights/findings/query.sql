@@ -163,7 +163,8 @@ ranked AS (
         c.*,
         row_number() OVER (
             PARTITION BY kind, CASE WHEN kind = 'cross_az_pair' THEN resource_id END
-            ORDER BY CASE kind
+            -- a scanner that reached a listening port first
+            ORDER BY CASE WHEN kind = 'port_scan' AND accepted THEN 0 ELSE 1 END, CASE kind
                          WHEN 'port_scan' THEN GREATEST(distinct_count, distinct_other)
                          WHEN 'exposed_port' THEN distinct_count
                          ELSE bytes
