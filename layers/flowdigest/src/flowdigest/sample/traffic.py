@@ -300,6 +300,7 @@ def _novel(ctx: Ctx, p: DayProfile, plan: NewTalkers) -> list[Block]:
 # The planted findings: fixed amounts in the first file of each of these hours, whatever the day's
 # size, so every finding kind shows with a known figure (README, "Findings"). Per hour:
 PLANTED_HOURS = frozenset(range(9, 17))
+PLANTED_MIN_RECORDS = FULL_NEW_TALKERS_RECORDS  # smaller days have none (they hold about the records asked for)
 MIB = 2**20
 BACKUP_MIB = 512  # a private instance's backup upload through the NAT: internet egress
 EC2_API_MIB = (64, 512)  # requests / responses to an EC2 address through the NAT: below the break-even
@@ -315,9 +316,11 @@ def planted_findings(ctx: Ctx, p: DayProfile) -> list[Block]:
         return via_nat(ctx, lay.private[client] * one, ext * one, https, tcp, req_mib * MIB * one,
                        np.round(resp_mib * MIB) * one)
 
-    out = [nat(1, at["backup"], BACKUP_MIB, 1 / 16), nat(2, at["ec2_api"], *EC2_API_MIB)]
-    if p.new_talkers > 0:
+    out = [nat(1, at["backup"], BACKUP_MIB, 1 / 16), nat(2, at["ec2_api"], *EC2_API_MIB)] if p.nat_traffic else []
+    if p.new_talkers > 0 and p.nat_traffic:
         out.append(nat(3, at["new_destination"], NEW_DESTINATION_MIB, 1 / 16))
+    if not p.rejects:  # the scanner is rejected first: a day without rejects has none
+        return out
     n = len(SCAN_PORTS_TRIED)
     end = ctx.rng.integers(ctx.t0, ctx.t1, n)
     target, src = lay.eni_addr[lay.public[0]], at["scanner"]

@@ -62,5 +62,5 @@ INSIGHT = Insight(
     uses=("action", "dstport", "pkt_srcaddr", "pkt_dstaddr", "pkt_src_aws_service", "pkt_dst_aws_service",
           "subnet_id", "vpc_id", "az_id", "flow_direction", "traffic_path"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
-    order=5,
+    order=95,
 )
