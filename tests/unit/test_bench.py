@@ -154,5 +154,5 @@ def test_harness_athena_estimate_adds_up(harness: tuple[dict[str, Any], str]) ->
     assert a["rollup_total_bytes"] == a["rollup_build"]["bytes"] + sum(q["bytes"] for q in a["insights"])
     assert all(q["billed_bytes"] >= athena_scan.MIN_BILLED for q in [*a["insights"], *a["naive"]])
     multi_day = {q["name"]: q["days"] for q in a["insights"] if q["days"] > 1}
-    assert multi_day == {"headline": 8, "new_talkers": 7, "findings": 8}
+    assert multi_day == {"headline": 8, "new_talkers": 7, "findings": 7}  # the most days one scan reads
     assert all(q["scans"] >= 1 for q in a["insights"])
