@@ -47,3 +47,16 @@ def test_a_quiet_day_says_so_in_one_line() -> None:
     assert rep.findings_summary.avoidable_usd_per_month == 0
     blocks = message.build(rep).blocks
     assert blocks[1]["text"]["text"] == message.QUIET_LINE
+
+
+def test_the_render_lambda_reads_the_findings_config_from_its_environment() -> None:
+    import pytest
+
+    from flowdigest.aws.errors import SettingsError
+    from flowdigest.aws.settings import RenderSettings
+
+    env = {"FLOWDIGEST_STORE_DIR": "/tmp/flowdigest-store"}
+    got = RenderSettings.from_env({**env, "FLOWDIGEST_FINDINGS_CONFIG": '{"thresholds": {"min_usd_per_month": 1}}'})
+    assert got.findings_config.thresholds.min_usd_per_month == 1
+    with pytest.raises(SettingsError, match=r"FLOWDIGEST_FINDINGS_CONFIG: suppress\[0\]\.kind = 'x'"):
+        RenderSettings.from_env({**env, "FLOWDIGEST_FINDINGS_CONFIG": '{"suppress": [{"kind": "x", "match": "y"}]}'})
