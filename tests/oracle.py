@@ -279,8 +279,8 @@ def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any
         if dst not in seen:
             out["new_external_destination"][dst]["bytes"] = max(direct, via_nat)
     sources: dict[tuple, set] = defaultdict(set)
-    for r in good:
-        if _listening(r) and r["dstport"] in ADMIN_PORTS:
+    for r in good:  # a NAT gateway's ingress on an admin port is a response to a port it translated to
+        if _listening(r) and r["dstport"] in ADMIN_PORTS and r["interface_id"] not in nat:
             sources[(r["interface_id"], r["dstport"])].add(r["srcaddr"])
             out["exposed_port"][(r["interface_id"], r["dstport"])]["flows"] += 1
     for key, s in sources.items():
@@ -292,7 +292,7 @@ def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any
                 scans[r["srcaddr"]][0].add(r["dstport"])
             if r["dstaddr"] is not None:
                 scans[r["srcaddr"]][1].add(r["dstaddr"])
-    reached = {r["srcaddr"] for r in good if _listening(r)}
+    reached = {r["srcaddr"] for r in good if _listening(r) and r["interface_id"] not in nat}
     for src, (ports, addresses) in scans.items():
         if len(ports) > 1 or len(addresses) > 1:
             out["port_scan"][src].update(ports=len(ports), addresses=len(addresses), accepted=src in reached)

@@ -133,6 +133,9 @@ def test_exposed_ports_and_scans() -> None:
         rec(DB, "203.0.113.9", DB_IP, 5, dstport=443, dir="ingress"),  # the web port: not an admin port
         rec(DB, DB_IP, "203.0.113.9", 5, dstport=22, dir="egress"),  # outbound SSH: not exposure
         rec(DB, "52.1.1.1", DB_IP, 5, dstport=40000, dir="ingress"),  # a response, ephemeral port
+        # a response on the NAT gateway's public leg, to the port it translated to (3306 by chance)
+        rec(NAT, "52.1.1.1", NAT_IP, 5, dstport=3306, dir="ingress"),
+        rec(NAT, APP_IP, NAT_IP, 5, pdst="52.1.1.1", dir="ingress"),  # (what makes it a NAT gateway)
         # a scanner on 12 ports, and one on 12 addresses that also reached the open SSH port
         *[rec(DB, "198.51.100.7", DB_IP, 1, dstport=p, dir="ingress", action="REJECT") for p in range(20, 32)],
         *[rec(None, "203.0.113.9", f"10.0.3.{i}", 1, dstport=23, action="REJECT") for i in range(12)],

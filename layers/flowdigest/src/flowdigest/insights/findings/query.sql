@@ -77,12 +77,13 @@ internet AS (
 ),
 scans AS (
     -- distinct ports below the ephemeral range (rejected responses arrive above it), distinct
-    -- addresses, and whether the source reached a listening port (the ingress set) that day
+    -- addresses, and whether the source reached a listening port (the ingress set, not on a
+    -- NAT gateway) that day
     SELECT
         srcaddr,
         COUNT(DISTINCT CASE WHEN rollup_set = 'rejects' AND dstport < 32768 THEN dstport END) AS ports,
         COUNT(DISTINCT CASE WHEN rollup_set = 'flows' AND "action" = 'REJECT' THEN dstaddr END) AS addresses,
-        COALESCE(bool_or(rollup_set = 'ingress'), false) AS accepted,
+        COALESCE(bool_or(rollup_set = 'ingress' AND NOT on_nat), false) AS accepted,
         SUM(CASE WHEN rollup_set = 'flows' AND "action" = 'REJECT' THEN flows END) AS flows,
         SUM(CASE WHEN rollup_set = 'flows' AND "action" = 'REJECT' THEN bytes END) AS bytes
     FROM today
@@ -138,7 +139,8 @@ candidates AS (
     SELECT 'exposed_port', interface_id, interface_id, NULL, NULL, NULL, NULL, NULL, NULL, dstport,
            SUM(bytes), SUM(flows), COUNT(DISTINCT srcaddr), NULL, NULL
     FROM today
-    WHERE rollup_set = 'ingress' AND srcaddr IS NOT NULL
+    -- not on a NAT gateway: its public leg's responses arrive on the ports it translated to
+    WHERE rollup_set = 'ingress' AND srcaddr IS NOT NULL AND NOT on_nat
       AND dstport IN (22, 3389, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 2375, 2379, 11211)
     GROUP BY interface_id, dstport
     UNION ALL
