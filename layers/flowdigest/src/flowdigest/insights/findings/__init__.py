@@ -39,11 +39,11 @@ def chart(rows: Rows, ctx: Context):
     fig = figure("Where the money goes", "$/month by finding, at list prices")
     if not bars:
         return empty_note(fig, "no finding with a cost today")
-    labels = [shorten(label, 48) for label, _ in reversed(bars)]
+    labels = [shorten(label, 60) for label, _ in reversed(bars)]
     values = [v for _, v in reversed(bars)]
-    fig.add_bar(y=labels, x=values, orientation="h", marker_color="#e36209",
-                text=[usd(v) for v in values], textposition="auto")
-    fig.update_xaxes(title_text="USD per month")
+    fig.add_bar(y=labels, x=values, orientation="h", marker_color="#e36209", text=[usd(v) for v in values],
+                textposition="outside", textangle=0, cliponaxis=False)
+    fig.update_xaxes(title_text="USD per month", range=[0, max(values) * 1.15])
     fig.update_yaxes(type="category", tickfont={"size": 14})
     return fig
 
