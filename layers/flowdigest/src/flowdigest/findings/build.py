@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowdigest.findings.config import FindingsConfig, Thresholds, apply_suppressions
 from flowdigest.findings.model import Finding, Resource, rank
-from flowdigest.insights.base import Context, Rows
 from flowdigest.pricing import GIB, endpoint_break_even_gb_per_month, per_gb_cost, usd_per_month
 from flowdigest.units import human_bytes, usd
+
+if TYPE_CHECKING:  # the insights package imports this module while it loads
+    from flowdigest.insights.base import Context, Rows
 
 # The flow-log columns each kind needs; without them it is skipped (with this reason).
 NEEDS: dict[str, tuple[str, ...]] = {
