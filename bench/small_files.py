@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     results["small_files"] = result
     tmp_results = args.results.with_name(args.results.name + ".tmp")
-    tmp_results.write_text(json.dumps(results, indent=2) + "\n")
+    tmp_results.write_text(json.dumps(results, indent=1, default=str))
     os.replace(tmp_results, args.results)
     return 0
 

@@ -86,10 +86,12 @@ def rejected(records: list[Record]) -> tuple[list[tuple], list[tuple]]:
 
 
 def nat_interfaces(good: list[Record]) -> set[str]:
+    """Interfaces with a translated record and no instance id (an EKS node's records have one)."""
     return {
         r["interface_id"] for r in good
-        if (r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"])
-        or (r["pkt_srcaddr"] is not None and r["pkt_srcaddr"] != r["srcaddr"])
+        if r.get("instance_id") in (None, "-") and (
+            (r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"])
+            or (r["pkt_srcaddr"] is not None and r["pkt_srcaddr"] != r["srcaddr"]))
     }
 
 
@@ -130,7 +132,7 @@ def gateway_endpoint(records: list[Record]) -> dict[tuple[str, str, str], int]:
 
 
 def nat_gateway(records: list[Record]) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
-    """Bytes processed, top internal senders, top external destinations."""
+    """Bytes processed, top internal senders (what each sent through it), top external destinations."""
     good = [r for r in ok(records) if r["action"] == "ACCEPT"]
     nat = nat_interfaces(good)
     on_nat = [r for r in good if r["interface_id"] in nat]
@@ -142,9 +144,8 @@ def nat_gateway(records: list[Record]) -> tuple[int, list[tuple[str, int]], list
         if _public_leg(r):
             total += r["bytes"]
             ext[r["dstaddr"] if r["srcaddr"] in nat_ips else r["srcaddr"]] += r["bytes"]
-        else:
-            outbound = r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"]
-            internal[r["srcaddr"] if outbound else r["dstaddr"]] += r["bytes"]
+        elif r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"]:
+            internal[r["srcaddr"]] += r["bytes"]  # sent out through the NAT (a reply is not sent by it)
 
     def top(d: dict[str, int]) -> list[tuple[str, int]]:
         return sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:LIMIT]

@@ -97,7 +97,8 @@ class World:
         """One environment value of the template, as the stack would set it here."""
         sandbox_values = {
             "FLOWDIGEST_REPORTS_BUCKET": self.bucket, "FLOWDIGEST_SOURCE": "/var/flowlogs",
-            "FLOWDIGEST_SOURCE_ACCOUNT": "", "FLOWDIGEST_SOURCE_FORMAT": "parquet",
+            "FLOWDIGEST_SOURCE_ACCOUNT": "", "FLOWDIGEST_SOURCE_ACCOUNTS": "", "FLOWDIGEST_SOURCE_REGIONS": "",
+            "FLOWDIGEST_SOURCE_FORMAT": "parquet",
             "FLOWDIGEST_SOURCE_LAYOUT": "hive-hourly", "FLOWDIGEST_SOURCE_FIELDS": "",
             "FLOWDIGEST_DATABASE": "flowdigest", "FLOWDIGEST_WORKGROUP": "flowdigest",
             "SLACK_SECRET_NAME": self.secret_arn, "FLOWDIGEST_LEDGER_TABLE": self.ledger,
@@ -130,12 +131,12 @@ def function_layers(function: str) -> list[Path]:
     """The function's layers in the template's order, as folders (the managed one stood in for)."""
     out = []
     for ref in TEMPLATE["Resources"][function]["Properties"].get("Layers", []):
-        if isinstance(ref, dict) and "Fn::If" in ref:
+        while isinstance(ref, dict) and "Fn::If" in ref:  # UsePandasLayer, then UsePublishedPandasLayer
             ref = ref["Fn::If"][1]
         if isinstance(ref, dict) and "Ref" in ref:
             out.append(BUILD / TEMPLATE["Resources"][ref["Ref"]]["Properties"]["ContentUri"])
         else:
-            assert "AWSSDKPandas-Python312" in json.dumps(ref), ref
+            assert "/aws/service/aws-sdk-pandas/" in json.dumps(ref), ref
             out.append(Path(str(LAYER_DIRS["PANDAS"])))
     if function == "QueryFunction":
         out.append(Path(str(LAYER_DIRS["DUCKDB"])))  # the sandbox's engine: see the module docstring

@@ -224,8 +224,11 @@ def test_functions_are_python312_x86_built_by_makefile() -> None:
         assert f"build-{name}:" in (REPO / res["Properties"]["ContentUri"] / "Makefile").read_text()
     # The project's layer last: Lambda lets a later layer's files overwrite an earlier one's.
     query_layers = props("QueryFunction")["Layers"]
-    pandas = query_layers[0]["Fn::If"][1]["Fn::Sub"]
-    assert pandas.endswith(":336392948345:layer:AWSSDKPandas-Python312:${AwsSdkPandasLayerVersion}")
+    published, given = query_layers[0]["Fn::If"][1]["Fn::If"][1:]
+    assert published["Fn::Sub"] == ("{{resolve:ssm:/aws/service/aws-sdk-pandas/"
+                                    f"{TEMPLATE['Metadata']['flowdigest']['AwsSdkPandasVersion']}"
+                                    "/${AWS::Region}/py3.12/x86_64/layer-arn}}")
+    assert given == {"Ref": "AwsSdkPandasLayer"}
     assert query_layers[-1] == {"Ref": "FlowdigestLayer"}
     assert props("RenderFunction")["Layers"] == [{"Ref": "ChartsLayer"}, {"Ref": "FlowdigestLayer"}]
 
@@ -374,7 +377,8 @@ def test_no_json_literal_hides_in_an_intrinsic_string() -> None:
 
 def test_govcloud_gets_a_deploy_time_error_not_a_missing_layer() -> None:
     rule = TEMPLATE["Rules"]["PandasLayerIsPublishedHere"]
-    assert "RuleCondition" not in rule  # every deployment is checked
+    # every deployment that uses the managed layer is checked
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AwsSdkPandasLayer"}, "none"]}]}
     (assertion,) = rule["Assertions"]
     regions, region = assertion["Assert"]["Fn::Not"][0]["Fn::Contains"]
     assert region == {"Ref": "AWS::Region"} and set(regions) == {"us-gov-west-1", "us-gov-east-1"}

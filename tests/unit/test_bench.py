@@ -121,6 +121,15 @@ def test_lambda_sizes_without_a_build(tmp_path: Path) -> None:
     assert lambda_size.sizes(tmp_path) is None
 
 
+def test_lambda_sizes_know_the_managed_layer_the_template_resolves(tmp_path: Path) -> None:
+    # the template names the pandas layer by its public SSM parameter: still sized (as stated)
+    (tmp_path / "template.yaml").write_text((ROOT / "template.yaml").read_text())
+    query = next(f for f in lambda_size.sizes(tmp_path) or [] if f["function"] == "QueryFunction")
+    assert query["complete"]
+    assert {"name": "AWSSDKPandas-Python312 (managed, stated)",
+            "bytes": lambda_size.MANAGED_LAYERS["AWSSDKPandas-Python312"]} in query["parts"]
+
+
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     tmp = tmp_path_factory.mktemp("bench")

@@ -157,6 +157,27 @@ def test_nat_gateway_legs(day: tuple[Path, list[Path], pa.Table]) -> None:
     assert sent == received > 0
 
 
+def test_eks_node_pods(day: tuple[Path, list[Path], pa.Table]) -> None:
+    """AWS's second cause of pkt-*addr != *addr: pods on an EKS node, whose records name the node."""
+    _, _, t = day
+    net = network(SEED)
+    node = _rows(t, interface_id=net.eks_node_eni, log_status="OK")
+    assert node and all(r["instance_id"] for r in node)
+    node_addr = next(r["srcaddr"] for r in node if r["flow_direction"] == "egress")
+    out = [r for r in node if r["flow_direction"] == "egress" and r["pkt_srcaddr"] != r["srcaddr"]]
+    back = [r for r in node if r["flow_direction"] == "ingress" and r["pkt_dstaddr"] != r["dstaddr"]]
+    assert out and back
+    assert {r["srcaddr"] for r in out} == {node_addr} == {r["dstaddr"] for r in back}
+    pods = {r["pkt_srcaddr"] for r in out}
+    cidr = next(ipaddress.ip_network(c) for c, _, _ in net.subnets.values() if ipaddress.ip_address(node_addr)
+                in ipaddress.ip_network(c))
+    assert all(ipaddress.ip_address(p) in cidr for p in pods) and node_addr not in pods
+    # the servers the pods call see the pod's address in the record too
+    seen = {r["srcaddr"] for r in t.to_pylist() if r["interface_id"] != net.eks_node_eni
+            and r["srcaddr"] in pods and r["pkt_srcaddr"] == r["srcaddr"]}
+    assert seen == pods
+
+
 def test_nodata_rows_are_null_but_timed(day: tuple[Path, list[Path], pa.Table]) -> None:
     _, _, t = day
     rows = [r for r in t.to_pylist() if r["log_status"] != "OK"]

@@ -82,6 +82,8 @@ class Layout:
     web_clients: Arr
     web_cdf: Arr
     office: Arr
+    eks_node: int  # ENI index of the private instance that is an EKS node (sample/eks.py)
+    eks_pods: Arr  # pool indexes of its pods' addresses
     planted: dict[str, int]  # PLANTED's addresses -> pool index
 
 
@@ -105,6 +107,7 @@ _CALLS = {"app": ("api", "db", "cache", "kafka", "search", "metrics"),
 _N_PUBLIC = 4  # public instances: 0 web+IPv6, 1 bastion, 2 web, 3 legacy (non-Nitro)
 _N_PAIRS = 300  # east-west pairs, at most
 _N_NOVEL = 16  # pairs kept for new-talker days
+_N_PODS = 12  # pods on the EKS node
 
 EniRow = tuple[str, str | None, int, int, int, int]  # eni, instance, subnet, AZ, address, window s
 
@@ -303,7 +306,7 @@ def _client_cdf(rng: np.random.Generator, n_priv: int, busy: int) -> Arr:
 
 
 def _network(key: tuple[Any, ...], ids: tuple[str, str, list[str]], cidrs: list[ipaddress.IPv4Network],
-             enis: list[EniRow], pool: _Pool, non_nitro: list[int]) -> Network:
+             enis: list[EniRow], pool: _Pool, non_nitro: list[int], eks_node: int) -> Network:
     account_id, region, _, az_ids, n_priv = key
     vpc_id, flow_log_id, subnet_ids = ids
     nat = n_priv + _N_PUBLIC
@@ -321,6 +324,7 @@ def _network(key: tuple[Any, ...], ids: tuple[str, str, list[str]], cidrs: list[
         private_instance_enis=tuple(r[0] for r in enis[:n_priv]),
         non_nitro_enis=tuple(enis[i][0] for i in non_nitro),
         endpoint_az=az_ids[0],
+        eks_node_eni=enis[eks_node][0],
     )
 
 
@@ -354,12 +358,18 @@ def layout(seed: int, key: tuple[Any, ...]) -> Layout:
     novel_pairs, novel_ports = _novel_pairs(rng, clients, by_role, pairs.seen)
     dest_port, dest_proto, dest_scale = _destination_traffic(rng, len(out.dest))
     client_cdf = _client_cdf(rng, n_priv, non_nitro[0])
+    # The EKS node is the busiest internet/S3 client; its pods take the top free addresses of
+    # its subnet (no draw: the stream above is unchanged).
+    eks_node = int(np.argmax(np.diff(client_cdf, prepend=0.0)))
+    eks_net, taken = cidrs[enis[eks_node][2]], {r[4] for r in enis}
+    free = (a for a in range(int(eks_net.broadcast_address) - 1, 0, -1) if a not in taken)
+    eks_pods = pool.add(ipv4_strings(np.array([next(free) for _ in range(_N_PODS)])))
 
     with_instance = [k for k, r in enumerate(enis) if r[1]]
     instance_i = np.full(len(enis), -1)
     instance_i[with_instance] = np.arange(len(with_instance))
     return Layout(
-        net=_network(key, ids, cidrs, enis, pool, non_nitro),
+        net=_network(key, ids, cidrs, enis, pool, non_nitro, eks_node),
         pool=pa.array(pool.addrs, pa.string()),
         pool_v6=np.array(pool.v6),
         pool_svc=np.array(pool.svc, dtype=np.int8),
@@ -404,6 +414,8 @@ def layout(seed: int, key: tuple[Any, ...]) -> Layout:
         web_cdf=zipf_cdf(len(out.web_clients), 0.6),
         office=out.office,
         planted=planted,
+        eks_node=eks_node,
+        eks_pods=eks_pods,
     )
 
 

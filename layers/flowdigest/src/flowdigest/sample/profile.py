@@ -45,3 +45,4 @@ class Network:
     private_instance_enis: tuple[str, ...]
     non_nitro_enis: tuple[str, ...]  # report traffic_path 2 and use 600 s windows
     endpoint_az: str  # private subnet whose route table has the S3/DynamoDB gateway endpoint
+    eks_node_eni: str  # a private instance that is an EKS node: its pods' packet addresses differ

@@ -26,6 +26,7 @@ from flowdigest.sample.codes import (
     Arr,
 )
 from flowdigest.sample.draws import draw_sizes, ephemeral_ports, pick
+from flowdigest.sample.eks import eks_pods
 from flowdigest.sample.profile import DayProfile
 from flowdigest.sample.records import (
     BLOCK,
@@ -204,6 +205,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("public_igw", 2, 0.04, True, _public_igw),
     Category("scanners", 1, 0.15, False, _scanners),
     Category("no_data", 1, 0.001, False, _no_data),
+    Category("eks_pods", 4, 0.03, True, eks_pods),
 )
 _MAKERS = {c.name: c.make for c in CATEGORIES}
 

@@ -51,22 +51,29 @@ SELECT
     CAST(SUM(bytes) AS BIGINT) AS bytes,
     '{date}' AS dt
 FROM (
+    -- AWS may write a missing string as NULL or as '-' in Parquet: every string read is
+    -- NULLIF(x, '-'), so both are NULL from here on (text logs' '-' already reads as NULL)
     SELECT
         day_logs.*,
         CASE WHEN ingress_srcaddr IS NOT NULL THEN interface_id END AS ingress_interface,
         CASE WHEN ingress_srcaddr IS NOT NULL THEN dstport END AS ingress_dstport
     FROM (
         SELECT
-            "hour", log_status, "action", interface_id, instance_id, srcaddr, dstaddr, dstport, protocol,
-            flow_direction, traffic_path, pkt_src_aws_service, pkt_dst_aws_service, subnet_id, vpc_id, az_id,
-            packets, bytes,
-            pkt_srcaddr <> srcaddr AS src_translated,
-            pkt_dstaddr <> dstaddr AS dst_translated,
-            CASE WHEN "action" = 'REJECT' THEN srcaddr END AS rejected_srcaddr,
+            "hour", NULLIF(log_status, '-') AS log_status, NULLIF("action", '-') AS "action",
+            NULLIF(interface_id, '-') AS interface_id, NULLIF(instance_id, '-') AS instance_id,
+            NULLIF(srcaddr, '-') AS srcaddr, NULLIF(dstaddr, '-') AS dstaddr, dstport, protocol,
+            NULLIF(flow_direction, '-') AS flow_direction, traffic_path, packets, bytes,
+            NULLIF(pkt_src_aws_service, '-') AS pkt_src_aws_service,
+            NULLIF(pkt_dst_aws_service, '-') AS pkt_dst_aws_service,
+            NULLIF(subnet_id, '-') AS subnet_id, NULLIF(vpc_id, '-') AS vpc_id, NULLIF(az_id, '-') AS az_id,
+            NULLIF(pkt_srcaddr, '-') <> NULLIF(srcaddr, '-') AS src_translated,
+            NULLIF(pkt_dstaddr, '-') <> NULLIF(dstaddr, '-') AS dst_translated,
+            CASE WHEN "action" = 'REJECT' THEN NULLIF(srcaddr, '-') END AS rejected_srcaddr,
             CASE WHEN "action" = 'REJECT' THEN dstport END AS rejected_dstport,
             -- the cheap tests first: the address test runs only for the few records left
             CASE WHEN "action" = 'ACCEPT' AND dstport < 32768 AND dstport NOT IN (80, 443)
-                      AND (flow_direction IS NULL OR flow_direction = 'ingress') AND {is_public:srcaddr}
+                      AND (NULLIF(flow_direction, '-') IS NULL OR flow_direction = 'ingress')
+                      AND {is_public:NULLIF(srcaddr, '-')}
                  THEN srcaddr END AS ingress_srcaddr
         FROM {flow_logs}
         WHERE "year" = '{year}' AND "month" = '{month}' AND "day" = '{day}'

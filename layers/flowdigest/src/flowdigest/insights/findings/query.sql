@@ -2,10 +2,11 @@
 -- counts the findings are priced and judged from (flowdigest.findings.build). Thresholds,
 -- prices, names and suppressions are applied in Python; here only the counting, each as
 -- the README's "Findings" section defines it. Every kind is counted once:
---  * NAT gateway interfaces are recognised as in nat_gateway.sql (a record whose packet
---    address differs from its address). Their private leg (the translated records) repeats
---    the public leg's bytes; it is the leg that names the internal address, so the NAT
---    kinds count it, both directions, and never the public leg too.
+--  * NAT gateway interfaces are recognised as in nat_gateway's query.sql (a record with no
+--    instance id whose packet address differs from its address: an EKS node's has one).
+--    Their private leg (the translated records) repeats the public leg's bytes; it is the
+--    leg that names the internal address, so the NAT kinds count it, both directions, and
+--    never the public leg too.
 --  * An interface's own addresses are the source of its egress and the destination of its
 --    ingress records (`homes`): that gives a peer address its subnet, VPC and AZ.
 --  * Traffic between two logged interfaces is in both their records: cross_az counts the
@@ -22,7 +23,7 @@ WITH today AS (
         {is_public:srcaddr} AS src_public,
         {is_public:dstaddr} AS dst_public,
         interface_id IS NOT NULL AND COALESCE(bool_or(
-            rollup_set = 'flows' AND "action" = 'ACCEPT' AND (src_translated OR dst_translated))
+            rollup_set = 'flows' AND "action" = 'ACCEPT' AND (src_translated OR dst_translated) AND instance_id IS NULL)
             OVER (PARTITION BY interface_id), false) AS on_nat,
         -- the interface's subnet, VPC and AZ on each of its rows (the ingress set has none)
         CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND "action" = 'ACCEPT'
