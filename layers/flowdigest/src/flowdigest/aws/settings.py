@@ -152,12 +152,13 @@ class RenderSettings(StoreSettings):
 
     @field_validator("prices_override", "findings", mode="before")
     @classmethod
-    def _json(cls, value: Any) -> Any:
+    def _json(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             try:
                 return json.loads(value)
             except json.JSONDecodeError as e:
-                raise ValueError(f"not a JSON object ({e.msg})") from None
+                what = "prices" if info.field_name == "prices_override" else "findings settings"
+                raise ValueError(f"not a JSON object of {what} ({e.msg})") from None
         return value
 
     @model_validator(mode="after")

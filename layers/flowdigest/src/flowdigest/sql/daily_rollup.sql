@@ -74,7 +74,7 @@ FROM (
             CASE WHEN "action" = 'ACCEPT' AND dstport < 32768 AND dstport NOT IN (80, 443)
                       AND (NULLIF(flow_direction, '-') IS NULL OR flow_direction = 'ingress')
                       AND {is_public:NULLIF(srcaddr, '-')}
-                 THEN srcaddr END AS ingress_srcaddr
+                 THEN NULLIF(srcaddr, '-') END AS ingress_srcaddr
         FROM {flow_logs}
         WHERE "year" = '{year}' AND "month" = '{month}' AND "day" = '{day}'
     ) AS day_logs
