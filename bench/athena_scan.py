@@ -96,6 +96,9 @@ def _holds(cond: exp.Expression, values: dict[str, str]) -> bool:
     if isinstance(cond, exp.Between) and isinstance(cond.this, exp.Column) and cond.this.name in values:
         low, high = _literal(cond.args["low"]), _literal(cond.args["high"])
         return low is None or high is None or low <= values[cond.this.name] <= high
+    if isinstance(cond, exp.In) and isinstance(cond.this, exp.Column) and cond.this.name in values:
+        listed = [_literal(e) for e in cond.expressions]  # projection prunes on IN lists too
+        return None in listed or values[cond.this.name] in listed
     for kind, op in ops.items():
         if isinstance(cond, kind) and isinstance(cond.this, exp.Column) and cond.this.name in values:
             lit = _literal(cond.expression)

@@ -20,6 +20,7 @@ TARGETS: list[tuple[str, str, str | None, float, str]] = [
     ("  other reading: the 9 insight queries alone, peak", "queries_mib", "30M", 500.0, "MiB"),
     ("all charts, browser up (warm pass, median)", "charts_s", None, 1.5, "s"),
     ("whole `flowdigest run`, after the first run", "run_s", "10M", 6.0, "s"),
+    ("rollup build growth over the SQL before the findings", "rollup_growth_pct", "10M", 25.0, "%"),
 ]
 ATHENA_TARGET_PCT = 100.0
 
@@ -55,6 +56,7 @@ def figures(results: dict[str, Any]) -> dict[tuple[str, str | None], float | Non
         out[("queries_s", label)] = s["queries"]["median_s"]
         out[("queries_mib", label)] = (s["queries"]["peak_rss_bytes"] or 0) / MIB or None
         out[("speedup", label)] = s.get("baseline", {}).get("speedup")
+        out[("rollup_growth_pct", label)] = s.get("rollup_growth_pct")
         wr = s.get("whole_run")
         out[("run_s", label)] = wr["warm"]["median_s"] if wr and wr["charts"] else None
     ch = results.get("charts")
@@ -132,6 +134,12 @@ def _engine_tables(sizes: dict[str, Any]) -> list[str]:
     parts += ["", "ENGINE (DuckDB): seconds, median (runs); peak MiB",
               table(rows, ["size", "raw scan floor s", "rollup build s", "peak", "9 insight queries s", "peak",
                            "together s", "peak", "RSS after imports"])]
+    rows = [[label, _f(s["rollup_before"]["build_s"]), _f(s["rollup"]["build_s"]),
+             _f(s["rollup_growth_pct"], ".1f", " %")] for label, s in sizes.items() if "rollup_before" in s]
+    if rows:
+        parts += ["", "ROLLUP BUILD: the SQL before the findings (bench/daily_rollup_before.sql) and today's, "
+                      "seconds (median, files listed beforehand)",
+                  table(rows, ["size", "before s", "now s", "growth"])]
     insights = list(next(iter(sizes.values()))["queries"]["per_insight_median_s"])
     rows = [[i, *(_f(s["queries"]["per_insight_median_s"].get(i), ".3f") for s in sizes.values())] for i in insights]
     parts += ["", "INSIGHT QUERIES, seconds each (median)", table(rows, ["insight", *sizes])]

@@ -147,6 +147,10 @@ def _engine(opts: Options, label: str, common: list[str], rollup_dir: Path, res:
     log(f"{label}: engine")
     scan = measure(f"{label} raw scan floor", worker("scan", *common), opts.runs, opts.budget)
     rollup = measure(f"{label} rollup build", worker("rollup", *common), opts.runs, opts.budget)
+    before_dir = rollup_dir.parent / "rollup_before"  # its own folder: the report reads rollup_dir
+    before_args = [*common[:2], "--rollup-dir", str(before_dir), *common[4:]]
+    before = measure(f"{label} rollup build, SQL before the findings", worker("rollup-before", *before_args),
+                     opts.runs, opts.budget)
     queries = measure(f"{label} insight queries", worker("queries", *common), opts.runs, opts.budget)
     together = measure(f"{label} rollup + queries", worker("together", *common), opts.runs, opts.budget)
     rollup_files = sorted((rollup_dir / f"dt={opts.day.isoformat()}").glob("rollup_set=*/*.parquet"))
@@ -158,6 +162,8 @@ def _engine(opts: Options, label: str, common: list[str], rollup_dir: Path, res:
     res["scan"] = scan.summary()
     res["rollup"] = {**rollup.summary(), "open_s": rollup.median("open_seconds"),
                      "build_s": rollup.median("build_seconds")}
+    res["rollup_before"] = {**before.summary(), "build_s": before.median("build_seconds")}
+    res["rollup_growth_pct"] = (res["rollup"]["build_s"] / res["rollup_before"]["build_s"] - 1) * 100
     res["queries"] = {**queries.summary(), "per_insight_median_s": {
         i: statistics.median(c.result["per_insight"][i] for c in queries.runs)
         for i in queries.runs[0].result["per_insight"]}}

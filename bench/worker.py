@@ -104,6 +104,32 @@ def task_rollup(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": t_end - t, "open_seconds": t_open - t, "build_seconds": t_end - t_open}
 
 
+BEFORE_SQL = Path(__file__).with_name("daily_rollup_before.sql")  # the rollup before the findings (issue 14)
+
+
+def task_rollup_before(args: argparse.Namespace) -> dict[str, Any]:
+    """The rollup build with the SQL it had before the findings' columns, into its own folder:
+    `make bench` times the two builds side by side (the findings may grow it by 25 % at most)."""
+    from flowdigest import queries
+    from flowdigest.engine.duckdb_engine import DuckDBEngine
+
+    day = args.date
+    sql = queries.to_duckdb(BEFORE_SQL.read_text().format(
+        flow_logs="flow_logs", date=day.isoformat(), year=f"{day:%Y}", month=f"{day:%m}", day=f"{day:%d}"))
+
+    class Before(DuckDBEngine):
+        def _rollup_sql(self, day: dt.date) -> str:
+            return sql
+
+    engine = Before(args.source, args.rollup_dir, reuse_rollups=False)
+    t = time.perf_counter()
+    engine.open_day(day)
+    t_open = time.perf_counter()
+    engine.build_rollup(day)
+    t_end = time.perf_counter()
+    return {"seconds": t_end - t, "open_seconds": t_open - t, "build_seconds": t_end - t_open}
+
+
 def task_pandas_history(args: argparse.Namespace) -> dict[str, Any]:
     from bench import baseline_pandas
 
@@ -258,6 +284,7 @@ PRELOAD = {
 }
 TASKS = {
     "history": task_history, "pandas-history": task_pandas_history, "scan": task_scan, "rollup": task_rollup,
+    "rollup-before": task_rollup_before,
     "queries": task_queries, "together": task_together, "baseline": task_baseline, "charts": task_charts,
     "render-cold": task_render_cold, "profile": task_profile,
 }

@@ -8,6 +8,7 @@ the SQL (and its DuckDB transpilation) against the documented meaning.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -182,3 +183,118 @@ def data_health(records: list[Record]) -> dict[tuple[int, str], int]:
     for r in records:
         out[(r["hour"], r["log_status"])] += 1
     return dict(out)
+
+
+# -- findings (issue 14): the README's "Findings" definitions, in plain Python ------------------
+
+_NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/3", "::/128", "::1/128", "fc00::/7", "fe80::/10")]
+ADMIN_PORTS = {22, 3389, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 2375, 2379, 11211}
+
+
+def is_public(address: str | None) -> bool:
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return not any(ip.version == n.version and ip in n for n in _NOT_PUBLIC)
+
+
+def _differs(packet: str | None, record: str | None) -> bool:
+    return packet is not None and record is not None and packet != record
+
+
+def _own_address(r: Record) -> str | None:
+    return {"egress": r["srcaddr"], "ingress": r["dstaddr"]}.get(r["flow_direction"])
+
+
+def _listening(r: Record) -> bool:
+    """Accepted ingress from a public address to a listening port (not 80/443, not ephemeral)."""
+    return (r["action"] == "ACCEPT" and r["dstport"] is not None and r["dstport"] < 32768
+            and r["dstport"] not in (80, 443) and r["flow_direction"] in (None, "ingress") and is_public(r["srcaddr"]))
+
+
+def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any, dict[str, Any]]]:
+    """kind -> key -> figures, before thresholds and limits. Keys: gateway_endpoint_bypass
+    (service, sender), nat_cross_az (sender, sender AZ, NAT interface, NAT AZ), aws_service_via_nat
+    service, cross_az "az->az" (sorted), internet_egress interface, exposed_port (interface, port),
+    port_scan address, new_external_destination address."""
+    good = ok(records)
+    acc = [r for r in good if r["action"] == "ACCEPT"]
+    nat = nat_interfaces(acc)
+    homes: dict[str, list[Record]] = defaultdict(list)
+    for r in acc:
+        if _own_address(r) is not None:
+            homes[_own_address(r)].append(r)
+
+    def home(address: str, field: str) -> Any:
+        values = [h[field] for h in homes.get(address, []) if h[field] is not None]
+        return min(values) if values else None
+
+    def home_on_nat(address: str) -> bool:
+        return any(h["interface_id"] in nat for h in homes.get(address, []))
+
+    out: dict[str, dict[Any, dict[str, Any]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    services_azs: dict[str, set] = defaultdict(set)
+    for r in acc:
+        if r["interface_id"] not in nat:
+            continue
+        out_leg = _differs(r["pkt_dstaddr"], r["dstaddr"])
+        if not (out_leg or _differs(r["pkt_srcaddr"], r["srcaddr"])):
+            continue  # the public leg: the private leg has the same bytes
+        internal = r["srcaddr"] if out_leg else r["dstaddr"]
+        service = r["pkt_dst_aws_service"] if out_leg else r["pkt_src_aws_service"]
+        known = internal in homes and not home_on_nat(internal)
+        subnet, az = (home(internal, "subnet_id"), home(internal, "az_id")) if known else (None, None)
+        sender = subnet or internal
+        if service in SERVICES:
+            out["gateway_endpoint_bypass"][(service, sender)]["bytes"] += r["bytes"]
+        elif service is not None:
+            out["aws_service_via_nat"][service]["bytes"] += r["bytes"]
+            if az is not None:
+                services_azs[service].add(az)
+        if az is not None and r["az_id"] is not None and az != r["az_id"]:
+            out["nat_cross_az"][(sender, az, r["interface_id"], r["az_id"])]["bytes"] += r["bytes"]
+    for service, azs in services_azs.items():
+        out["aws_service_via_nat"][service]["azs"] = len(azs)
+    for r in acc:
+        dst = r["dstaddr"]
+        if (r["flow_direction"] == "egress" and r["interface_id"] not in nat and dst in homes
+                and not home_on_nat(dst) and r["az_id"] is not None and home(dst, "az_id") is not None
+                and r["az_id"] != home(dst, "az_id")):
+            out["cross_az"]["->".join(sorted((r["az_id"], home(dst, "az_id"))))]["bytes"] += r["bytes"]
+    internet = [r for r in acc if is_public(r["dstaddr"]) and r["pkt_dst_aws_service"] is None
+                and not (r["traffic_path"] is not None and 3 <= r["traffic_path"] <= 6)]
+    dests: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    egress_dests: dict[str, set] = defaultdict(set)
+    for r in internet:
+        on_nat = r["interface_id"] in nat
+        dests[r["dstaddr"]][1 if on_nat else 0] += r["bytes"]
+        if not on_nat and r["interface_id"] is not None:
+            out["internet_egress"][r["interface_id"]]["bytes"] += r["bytes"]
+            egress_dests[r["interface_id"]].add(r["dstaddr"])
+    for eni, ds in egress_dests.items():
+        out["internet_egress"][eni]["destinations"] = len(ds)
+    seen = {r["dstaddr"] for r in ok(history)}
+    for dst, (direct, via_nat) in dests.items():
+        if dst not in seen:
+            out["new_external_destination"][dst]["bytes"] = max(direct, via_nat)
+    sources: dict[tuple, set] = defaultdict(set)
+    for r in good:  # a NAT gateway's ingress on an admin port is a response to a port it translated to
+        if _listening(r) and r["dstport"] in ADMIN_PORTS and r["interface_id"] not in nat:
+            sources[(r["interface_id"], r["dstport"])].add(r["srcaddr"])
+            out["exposed_port"][(r["interface_id"], r["dstport"])]["flows"] += 1
+    for key, s in sources.items():
+        out["exposed_port"][key]["sources"] = len(s)
+    scans: dict[str, list[set]] = defaultdict(lambda: [set(), set()])
+    for r in good:
+        if r["action"] == "REJECT" and is_public(r["srcaddr"]):
+            if r["dstport"] is not None and r["dstport"] < 32768:
+                scans[r["srcaddr"]][0].add(r["dstport"])
+            if r["dstaddr"] is not None:
+                scans[r["srcaddr"]][1].add(r["dstaddr"])
+    reached = {r["srcaddr"] for r in good if _listening(r) and r["interface_id"] not in nat}
+    for src, (ports, addresses) in scans.items():
+        if len(ports) > 1 or len(addresses) > 1:
+            out["port_scan"][src].update(ports=len(ports), addresses=len(addresses), accepted=src in reached)
+    return {k: {key: dict(v) for key, v in d.items()} for k, d in out.items()}

@@ -31,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         from flowdigest.charts.render import PngRenderer  # the charts layer; Chromium starts once
 
         renderer = PngRenderer()
-    output = pipeline.render_step(plan, request.results, STORE, renderer, SETTINGS.prices, progress=logger.info)
+    output = pipeline.render_step(plan, request.results, STORE, renderer, SETTINGS.prices, progress=logger.info,
+                                  findings_config=SETTINGS.findings_config)
     metrics.add_metric(name="Charts", unit=MetricUnit.Count, value=len(output.charts))
     return output.model_dump(mode="json")

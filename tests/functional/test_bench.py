@@ -106,7 +106,8 @@ def test_baseline_gives_the_engines_answers_on_edge_days(tmp_path: Path, profile
     assert baseline_pandas.build_history(src, tmp_path / "pandas-history", DAY) == [str(DAY - dt.timedelta(days=1))]
     got = sizes.compare(engine, baseline_pandas.run(src, tmp_path / "pandas-history", DAY), skipped=skipped)
     assert not skipped
-    assert {i: g["detail"] for i, g in got.items() if not g["identical"]} == {}
+    # None: not compared (outside the baseline's subset, as the findings are)
+    assert {i: g["detail"] for i, g in got.items() if g["identical"] is False} == {}
 
 
 def replace_new_talkers(profile: sample.DayProfile) -> sample.DayProfile:
@@ -145,7 +146,7 @@ def test_harness_runs_end_to_end(harness: tuple[dict[str, Any], str]) -> None:
     for part in ("scan", "rollup", "queries", "together", "baseline"):
         assert size[part]["ok"] and size[part]["runs"] == 1 and size[part]["peak_rss_bytes"] > 0
     assert set(size["queries"]["per_insight_median_s"]) == set(size["answers"])
-    assert all(a["identical"] for a in size["answers"].values()), size["answers"]
+    assert all(a["identical"] for i, a in size["answers"].items() if i in baseline_pandas.COVERED), size["answers"]
     assert size["whole_run"]["warm"]["ok"] and size["whole_run"]["charts"] is False
     assert results["charts_note"] == "--no-charts" and "charts" not in results
     assert {t["status"] for t in results["targets"]} <= {"PASS", "MISS", "not measured"}
@@ -160,5 +161,6 @@ def test_harness_athena_estimate_adds_up(harness: tuple[dict[str, Any], str]) ->
     assert a["floor_bytes"] <= a["rollup_build"]["bytes"]  # the rollup reads at least what the report needs
     assert a["rollup_total_bytes"] == a["rollup_build"]["bytes"] + sum(q["bytes"] for q in a["insights"])
     assert all(q["billed_bytes"] >= athena_scan.MIN_BILLED for q in [*a["insights"], *a["naive"]])
-    assert {q["name"]: q["days"] for q in a["insights"] if q["days"] > 1} == {"headline": 8, "new_talkers": 7}
+    multi_day = {q["name"]: q["days"] for q in a["insights"] if q["days"] > 1}
+    assert multi_day == {"headline": 8, "new_talkers": 7, "findings": 7}  # the most days one scan reads
     assert all(q["scans"] >= 1 for q in a["insights"])

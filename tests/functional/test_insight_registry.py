@@ -76,7 +76,7 @@ def test_a_new_folder_is_a_new_insight(sample_root: Path, tmp_path: Path, regist
     line = f"busiest interface {eni} ({human_bytes(nbytes)})"
     assert entry["summary"] == line
     message = json.loads((out / "message.json").read_text())
-    leading = message["blocks"][2]["text"]["text"].splitlines()
+    leading = message["blocks"][3]["text"]["text"].splitlines()  # header, findings, figures, then these
     assert leading[0] == f"*Busiest interface:* {line}"  # summary_rank 0 leads the summary
 
 

@@ -41,6 +41,8 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from slack_api_server import TEST_CHANNEL, FakeSlack
 from stack_resources import create_stack_resources
 
+from flowdigest.slack.limits import escape
+
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,6 +178,12 @@ def test_happy_path_posts_the_digest(harness: Harness) -> None:
     summaries = [m for m in harness.slack.messages if m.thread_ts is None]
     assert len(summaries) == 1 and summaries[0].channel == TEST_CHANNEL
     assert not harness.steps("SlackFunction")[-1].get("alert")
+    # the findings are in report.json and lead the summary Slack received (after its header)
+    report = json.loads(harness.s3.get_object(Bucket=harness.bucket, Key=f"reports/{REPORT_DAY}/report.json")["Body"]
+                        .read())
+    top = report["findings"][0]["resource"]
+    lead = summaries[0].blocks[1]["text"]["text"]
+    assert lead.startswith(f"*{escape(top['name'] or top['id'])}*") and "of avoidable network cost found" in lead
 
     # The same day again (a re-run): the ledger says it was posted; nothing new in Slack.
     desc = harness.run({"report_date": "2026-11-20"}, "rerun")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from flowdigest import __version__
 
 if TYPE_CHECKING:
+    from flowdigest.findings.config import FindingsConfig
     from flowdigest.models import RenderOutput
     from flowdigest.pricing import Prices
 
@@ -79,6 +80,15 @@ def _prices(args: argparse.Namespace) -> Prices:
         raise UserError(str(e)) from None
 
 
+def _findings_config(args: argparse.Namespace) -> FindingsConfig:
+    from flowdigest.findings.config import ConfigError, load, locate
+
+    try:
+        return load(locate(args.config))
+    except ConfigError as e:
+        raise UserError(str(e)) from None
+
+
 class Progress:
     """Progress lines on stderr, with the time since the start."""
 
@@ -107,6 +117,9 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="price the findings at this AWS region's list prices (default: us-east-1; docs/prices.md)")
     p.add_argument("--prices", type=Path, default=None, metavar="FILE",
                    help="a TOML or JSON file of prices that replace the region's (any subset of the keys)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="the findings' thresholds and suppressions (TOML; default: $FLOWDIGEST_CONFIG, "
+                        "./flowdigest.toml, ~/.config/flowdigest/config.toml)")
     p.add_argument("--rebuild-history", action="store_true",
                    help="also build the rollups of the 7 days before again (say, after one was damaged)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -239,6 +252,7 @@ def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
 
     day = args.date or dates.yesterday()
     prices = _prices(args)  # a bad prices file stops before the sample days are generated
+    config = _findings_config(args)
     source = args.out / "sample"
     stamp = source / f".generated-{day}-{args.records}"
     if stamp.exists():
@@ -249,7 +263,7 @@ def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
         stamp.touch()
     return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
                    prices=prices, reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
-                   progress=progress)
+                   progress=progress, findings_config=config)
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
@@ -263,7 +277,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
                    prices=_prices(args), reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
-                   progress=progress)
+                   progress=progress, findings_config=_findings_config(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from flowdigest.insights import INSIGHTS
 from flowdigest.models import Report, SlackFile, SlackMessage, SlackReply
 from flowdigest.slack.limits import escape, fit_message
-from flowdigest.units import human_bytes, human_count, signed_pct
+from flowdigest.units import human_bytes, human_count, signed_pct, usd
 
 NOT_IN_FORMAT = "not in this flow log's format"
 
@@ -39,6 +39,31 @@ def _accepted_rejected(report: Report) -> str:
         return f"*Accepted / rejected flows*\n{NOT_IN_FORMAT}"
     return (f"*Accepted / rejected flows*\n{human_count(t.accepted_flows)} / {human_count(t.rejected_flows)}"
             f"{_change(report, 'rejected_flows')}")
+
+
+TOP_FINDINGS = 5
+QUIET_LINE = ":white_check_mark: No findings today: nothing costly or exposed stands out."
+
+
+def findings_lines(report: Report) -> str | None:
+    """The summary's lead: the top findings (name, $/month; the fix), the avoidable total; or the
+    quiet line. None when the findings did not run."""
+    res = report.insights.get("findings")
+    if res is None or res.status != "ok":
+        return None
+    s = report.findings_summary
+    hidden = f"\n_{s.suppressed} findings suppressed by the config_" if s.suppressed else ""
+    if not report.findings:
+        return QUIET_LINE + hidden
+    lines = []
+    for f in report.findings[:TOP_FINDINGS]:
+        money = f" — {usd(f.usd_per_month)}/month" if f.usd_per_month is not None else ""
+        lines.append(f"*{escape(f.resource.name or f.resource.id)}* ({f.severity}){money}: {escape(f.title)}"
+                     f"\n    {escape(f.fix)}")
+    more = len(report.findings) - TOP_FINDINGS
+    tail = f" ({more} more in the thread)" if more > 0 else ""
+    return ("\n".join(lines) + f"\n*{usd(s.avoidable_usd_per_month)}/month of avoidable network cost found*{tail}"
+            + hidden)
 
 
 def _nothing_to_report(report: Report, title: str) -> tuple[str, list[dict[str, Any]]]:
@@ -69,8 +94,10 @@ def summary_blocks(report: Report) -> tuple[str, list[dict[str, Any]]]:
         f"*Packets*\n{human_count(t.packets)}{_change(report, 'packets')}",
         _accepted_rejected(report),
     ]
+    lead = findings_lines(report)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
+        *([_section(lead)] if lead else []),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
     leading = sorted((INSIGHTS[i].summary_rank or 0, i) for i in report.insights

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowdigest.findings.model import Finding
 from flowdigest.pricing import Prices
 
 
@@ -104,6 +105,16 @@ class DataHealth(_Model):
     history_days: list[dt.date]
 
 
+class FindingsSummary(_Model):
+    """The findings' figures: avoidable cost (non-info findings), counts, and what was not shown."""
+
+    avoidable_usd_per_month: float = 0.0
+    by_severity: dict[str, int] = Field(default_factory=dict)  # high, medium, low, info -> count
+    suppressed: int = 0  # findings hidden by the config's suppressions
+    suppressed_by: dict[str, int] = Field(default_factory=dict)  # suppression reason -> findings hidden
+    skipped: dict[str, str] = Field(default_factory=dict)  # finding kind -> why the day's data cannot give it
+
+
 class Report(_Model):
     """report.json: everything the message and the charts are drawn from."""
 
@@ -118,6 +129,8 @@ class Report(_Model):
     data_health: DataHealth
     insights: dict[str, InsightResult]  # in report order
     charts: list[Chart] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)  # largest usd_per_month first (findings.model.rank)
+    findings_summary: FindingsSummary = Field(default_factory=FindingsSummary)
 
 
 class RenderOutput(_Model):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from flowdigest import fields, message, queries, report
 from flowdigest.engine import QueryEngine
+from flowdigest.findings.config import FindingsConfig
 from flowdigest.insights import INSIGHTS, PATH_ERRORS
 from flowdigest.models import Chart, DayPlan, InsightResult, RenderOutput, Totals
 from flowdigest.pricing import Prices
@@ -156,18 +157,18 @@ def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
 
 def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
                 renderer: PngRenderer | None, prices: Prices | None = None,
-                progress: Progress = _quiet) -> RenderOutput:
+                progress: Progress = _quiet, findings_config: FindingsConfig | None = None) -> RenderOutput:
     """Assemble report.json, draw the charts, build message.json and preview.html."""
     prices = prices or Prices()
     # The queries run only for runnable insights; the report also lists the skipped ones.
     have = {r.id for r in results}
     results = [*results, *(InsightResult(id=i, status="skipped", reason=why)
                            for i, why in plan.skipped.items() if i not in have)]
-    built = report.build(plan, results, prices)
+    built = report.build(plan, results, prices, findings_config)
     day = plan.report_date.isoformat()
     charts: list[Chart] = []
     if renderer is not None:
-        for i, fig in report.figures(built, plan, prices):
+        for i, fig in report.figures(built, plan, prices, findings_config):
             png = renderer.render(fig, report.CHART_WIDTH, report.CHART_HEIGHT)
             name = f"{i}.png"
             store.write_bytes(f"{day}/{name}", png, "image/png")

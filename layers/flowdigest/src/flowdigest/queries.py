@@ -25,6 +25,7 @@ ROW_LIMIT = 10
 ROLLUP_KEYS: tuple[str, ...] = (
     "log_status", "action", "interface_id", "instance_id", "srcaddr", "dstaddr", "dstport",
     "protocol", "flow_direction", "traffic_path", "pkt_src_aws_service", "pkt_dst_aws_service",
+    "subnet_id", "vpc_id", "az_id",  # the interface's: they add no rows (the findings)
 )
 ROLLUP_SCHEMA: dict[str, str] = {
     "rollup_set": "VARCHAR",  # which grouping set a row belongs to (daily_rollup.sql)
@@ -40,13 +41,27 @@ ROLLUP_SCHEMA: dict[str, str] = {
 }
 # The rollup's partitions (folders, not file columns): the day, then the grouping set.
 ROLLUP_PARTITIONS: tuple[str, ...] = ("dt", "rollup_set")
-ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects")
+ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects", "ingress")
 FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{f.column: f.sql_type for f in fields.FIELDS},
     **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},
 }
 # Columns of the raw logs the rollup reads: what Athena scans (besides partitions).
 ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "pkt_srcaddr", "pkt_dstaddr", "packets", "bytes")
+
+
+# Addresses that are not public: RFC 1918, shared (100.64/10), loopback, link-local, "this
+# network", multicast and above (224/3); IPv6 unspecified, loopback, unique-local, link-local.
+_NOT_PUBLIC_RE = (r"^(10\.|127\.|0\.|169\.254\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\."
+                  r"|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.|(22[4-9]|2[3-5][0-9])\."
+                  r"|[fF][cCdD]|[fF][eE][89aAbB]|::1?$)")
+
+
+class _PublicAddress:
+    """`{is_public:column}` in a query: true when the column holds a public address."""
+
+    def __format__(self, column: str) -> str:
+        return f"({column} IS NOT NULL AND NOT regexp_like({column}, '{_NOT_PUBLIC_RE}'))"
 
 
 # The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
@@ -82,6 +97,7 @@ def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str
         day=f"{day:%d}",
         history_start=(day - dt.timedelta(days=HISTORY_DAYS)).isoformat(),
         limit=int(limit),
+        is_public=_PublicAddress(),
     )
 
 

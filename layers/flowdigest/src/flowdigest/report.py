@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from flowdigest import __version__
+from flowdigest.findings import build as findings_build
+from flowdigest.findings.config import FindingsConfig
+from flowdigest.findings.model import Finding, findings_summary
 from flowdigest.hours import missing_hours_text
 from flowdigest.insights import INSIGHTS, Context, Insight
 from flowdigest.insights.headline import comparison
@@ -20,6 +23,7 @@ from flowdigest.models import (
     Comparison,
     DataHealth,
     DayPlan,
+    FindingsSummary,
     InsightResult,
     Report,
     Source,
@@ -39,9 +43,21 @@ def no_totals() -> Totals:
                   nodata_records=0, skipdata_records=0)
 
 
-def context(plan: DayPlan, prices: Prices, totals: Totals) -> Context:
+def context(plan: DayPlan, prices: Prices, totals: Totals, config: FindingsConfig | None = None) -> Context:
     return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
-                   history_days=list(plan.history_days), hours_present=list(plan.hours_present))
+                   history_days=list(plan.history_days), hours_present=list(plan.hours_present),
+                   fields=list(plan.columns), source_bytes=plan.source_bytes, findings_config=config)
+
+
+def findings(insights: dict[str, InsightResult], ctx: Context) -> tuple[list[Finding], FindingsSummary]:
+    """report.json's findings (ranked, suppressions applied) and findings_summary."""
+    res = insights.get("findings")
+    if res is None or res.status != "ok":
+        why = res.reason if res is not None and res.reason else "the findings insight did not run"
+        return [], FindingsSummary(**findings_summary([]), skipped={"*": why})
+    kept, hidden = findings_build.judge(res.rows, ctx)
+    return kept, FindingsSummary(**findings_summary(kept), suppressed=sum(hidden.values()), suppressed_by=hidden,
+                                 skipped=findings_build.skipped(ctx))
 
 
 def _entry(insight: Insight, res: InsightResult, ctx: Context) -> InsightResult:
@@ -55,13 +71,15 @@ def _entry(insight: Insight, res: InsightResult, ctx: Context) -> InsightResult:
     })
 
 
-def build(plan: DayPlan, results: list[InsightResult], prices: Prices) -> Report:
+def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
+          config: FindingsConfig | None = None) -> Report:
     by_id = {r.id: r for r in results}
     totals = plan.totals or no_totals()
-    ctx = context(plan, prices, totals)
+    ctx = context(plan, prices, totals, config)
     # report order; an insight not asked for has no result
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
+    found, found_summary = findings(insights, ctx)
     return Report(
         report_date=plan.report_date,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -79,14 +97,17 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices) -> Report
             history_days=plan.history_days,
         ),
         insights=insights,
+        findings=found,
+        findings_summary=found_summary,
     )
 
 
-def figures(rep: Report, plan: DayPlan, prices: Prices) -> Iterator[tuple[str, go.Figure]]:
+def figures(rep: Report, plan: DayPlan, prices: Prices,
+            config: FindingsConfig | None = None) -> Iterator[tuple[str, go.Figure]]:
     """The charts of the insights that ran, in report order. A day without one data record
     (say, only NODATA) draws no chart of its traffic: each would be empty, and the summary
     lines already say there was none; the headline's still shows the earlier days, if any."""
-    ctx = context(plan, prices, rep.totals)
+    ctx = context(plan, prices, rep.totals, config)
     idle = rep.totals.flows == 0
     for i, entry in rep.insights.items():
         insight = INSIGHTS[i]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from flowdigest import fields
 from flowdigest.aws.errors import SettingsError
+from flowdigest.findings.config import FindingsConfig, parse
 from flowdigest.pricing import Prices, resolve
 
 LOCAL_DIR = "/tmp/flowdigest"  # Lambda's only writable place
@@ -146,21 +147,29 @@ class RenderSettings(StoreSettings):
     # the price table's region (default us-east-1, today's figures), and a JSON object of any price keys
     prices_region: str | None = Field(None, alias="FLOWDIGEST_PRICES_REGION")
     prices_override: dict[str, Any] | None = Field(None, alias="FLOWDIGEST_PRICES_OVERRIDE")
+    # the findings' thresholds and suppressions: a JSON object shaped as the TOML config file
+    findings: dict[str, Any] | None = Field(None, alias="FLOWDIGEST_FINDINGS_CONFIG")
 
-    @field_validator("prices_override", mode="before")
+    @field_validator("prices_override", "findings", mode="before")
     @classmethod
-    def _json(cls, value: Any) -> Any:
+    def _json(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             try:
                 return json.loads(value)
             except json.JSONDecodeError as e:
-                raise ValueError(f"not a JSON object of prices ({e.msg})") from None
+                what = "prices" if info.field_name == "prices_override" else "findings settings"
+                raise ValueError(f"not a JSON object of {what} ({e.msg})") from None
         return value
 
     @model_validator(mode="after")
     def _prices_resolve(self) -> Self:
         self.prices  # noqa: B018 -- a missing or bad price fails the cold start, not the first render
+        self.findings_config  # noqa: B018 -- and so does a bad findings config
         return self
+
+    @property
+    def findings_config(self) -> FindingsConfig:
+        return parse(self.findings or {}, "FLOWDIGEST_FINDINGS_CONFIG")
 
     @property
     def prices(self) -> Prices:

@@ -256,7 +256,8 @@ class DuckDBEngine:
     def _define_rollup_view(self, files: list[Path]) -> None:
         if files:  # listed, not globbed: a damaged day left on disk is not read
             listed = "[" + ", ".join(_quote(f) for f in files) + "]"
-            src = f"read_parquet({listed}, hive_partitioning = true, hive_types_autocast = false)"
+            # by name: a day stored before the rollup gained a column reads it as NULL
+            src = f"read_parquet({listed}, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
         else:
             cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in queries.ROLLUP_SCHEMA.items())
             src = f"(SELECT {cols} WHERE false)"

@@ -17,6 +17,7 @@ from flowdigest.pricing import Prices
 if TYPE_CHECKING:  # plotly is only in the charting layer
     import plotly.graph_objects as go
 
+    from flowdigest.findings.config import FindingsConfig
     from flowdigest.inventory import NameIndex, Routes
 
 Rows = list[dict[str, Any]]
@@ -34,6 +35,11 @@ class Context:
     # The day's network inventory (issue 13): None when there is none, or it was unavailable.
     names: NameIndex | None = None  # addresses and interfaces -> resources
     routes: Routes | None = None  # route tables, gateway endpoints, NAT gateways (findings)
+    # The findings (issue 14): the day's flow-log columns (empty: unknown), the delivered bytes and
+    # the thresholds and suppressions (a findings.config.FindingsConfig; None: the defaults).
+    fields: list[str] = field(default_factory=list)
+    source_bytes: int | None = None
+    findings_config: FindingsConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from flowdigest.sample.profile import DayProfile
 from flowdigest.sample.records import Ctx
 from flowdigest.sample.traffic import (
     CATEGORIES,
+    PLANTED_HOURS,
+    PLANTED_MIN_RECORDS,
     NewTalkers,
     category_shares,
     diurnal_curve,
@@ -53,6 +55,7 @@ class _DayPlan:
     delivered: list[int]  # hours with files
     jobs: list[tuple[int, int, int]]  # (hour, file index, files that hour)
     new_talkers: NewTalkers | None
+    planted: bool  # the planted findings (traffic.planted_findings) are in this day
 
     @property
     def day_start(self) -> int:
@@ -75,7 +78,9 @@ def _plan(day: dt.date, records: int, seed: int, p: DayProfile) -> _DayPlan:
         n_files = p.files_per_hour or (1 if records < _ONE_FILE_AN_HOUR_RECORDS else
                                        min(6, max(2, math.ceil(hour_rows / 100_000))))
         jobs.extend((h, k, n_files) for k in range(n_files))
-    return _DayPlan(day, seed, p, lay, rows, per_conv, delivered, jobs, new_talkers_plan(p, records, delivered))
+    planted = p.planted_findings and records >= PLANTED_MIN_RECORDS  # a tiny day keeps about its record count
+    return _DayPlan(day, seed, p, lay, rows, per_conv, delivered, jobs, new_talkers_plan(p, records, delivered),
+                    planted)
 
 
 def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[Path | None, int]:
@@ -94,7 +99,8 @@ def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[
     if p.nodata:  # a few on every file, as idle ENIs report them all day
         conv["no_data"] = max(1, conv["no_data"])
     novel = plan.new_talkers if plan.new_talkers and h in plan.new_talkers.hours and k == 0 else None
-    table = arrow_table(file_block(ctx, p, conv, novel), plan.lay, net.account_id, net.region)
+    planted = plan.planted and h in PLANTED_HOURS and k == 0
+    table = arrow_table(file_block(ctx, p, conv, novel, planted), plan.lay, net.account_id, net.region)
     minute = min(55, (k + 1) * 60 // n_files // 5 * 5)
     at = dt.datetime(day.year, day.month, day.day, h, minute)
     name = s3layout.object_name(net.account_id, net.region, net.flow_log_id, at, int(rng.integers(0, 2**32)),

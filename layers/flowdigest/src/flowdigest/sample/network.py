@@ -84,6 +84,15 @@ class Layout:
     office: Arr
     eks_node: int  # ENI index of the private instance that is an EKS node (sample/eks.py)
     eks_pods: Arr  # pool indexes of its pods' addresses
+    planted: dict[str, int]  # PLANTED's addresses -> pool index
+
+
+# Fixed outside addresses of the planted findings (traffic.planted): the backup target, the
+# report day's new destination, an EC2 API address and a scanner that finds the bastion open.
+PLANTED: dict[str, tuple[str, int]] = {
+    "backup": ("45.60.12.34", -1), "new_destination": ("45.60.99.7", -1), "ec2_api": ("3.80.10.20", EC2),
+    "scanner": ("45.133.1.77", -1),
+}
 
 
 # Roles of private instances, cycled: clients call servers on the role's port.
@@ -339,6 +348,7 @@ def layout(seed: int, key: tuple[Any, ...]) -> Layout:
     windows[non_nitro] = 600
     pool = _Pool(enis)
     out = _outside(rng, pool)
+    planted = {k: int(pool.add([a], svc)[0]) for k, (a, svc) in PLANTED.items()}  # no draws: the rest is unchanged
 
     by_role: dict[str, list[int]] = {}
     for i, r in enumerate(roles):
@@ -403,6 +413,7 @@ def layout(seed: int, key: tuple[Any, ...]) -> Layout:
         web_clients=out.web_clients,
         web_cdf=zipf_cdf(len(out.web_clients), 0.6),
         office=out.office,
+        planted=planted,
         eks_node=eks_node,
         eks_pods=eks_pods,
     )

@@ -17,6 +17,7 @@ class DayProfile:
     missing_hours: tuple[int, ...] = ()  # UTC hours with no file delivered
     files_per_hour: int | None = None  # None: 2-6 by volume, as delivery does
     new_talkers: int = 0  # east-west pairs and external addresses only this day has
+    planted_findings: bool = True  # the known-amount findings traffic (sample.traffic.planted)
     # The network layout.
     account_id: str = "123456789012"
     region: str = "us-east-1"

@@ -259,12 +259,16 @@ def new_talkers_plan(p: DayProfile, records: int, delivered: list[int]) -> NewTa
                       False)
 
 
-def file_block(ctx: Ctx, p: DayProfile, conv: dict[str, int], novel: NewTalkers | None) -> Block:
-    """One file's records: `conv[name]` conversations of each category, plus the new talkers."""
+def file_block(ctx: Ctx, p: DayProfile, conv: dict[str, int], novel: NewTalkers | None,
+               planted: bool = False) -> Block:
+    """One file's records: `conv[name]` conversations of each category, plus the new talkers
+    and the planted findings."""
     blocks = [_MAKERS[name](ctx, n) for name, n in conv.items()
               if n > 0 or (name == "no_data" and ctx.force_skip)]
     if novel:
         blocks.extend(_novel(ctx, p, novel))
+    if planted:
+        blocks.extend(planted_findings(ctx, p))
     if not blocks:
         return {k: np.empty(0, dtype) for k, (dtype, _) in BLOCK.items()}
     return {k: np.concatenate([b[k] for b in blocks]) for k in BLOCK}
@@ -293,3 +297,39 @@ def _novel(ctx: Ctx, p: DayProfile, plan: NewTalkers) -> list[Block]:
                            np.full(n, PATH_IGW)))
     return out
 
+
+
+# The planted findings: fixed amounts in the first file of each of these hours, whatever the day's
+# size, so every finding kind shows with a known figure (README, "Findings"). Per hour:
+PLANTED_HOURS = frozenset(range(9, 17))
+PLANTED_MIN_RECORDS = FULL_NEW_TALKERS_RECORDS  # smaller days have none (they hold about the records asked for)
+MIB = 2**20
+BACKUP_MIB = 512  # a private instance's backup upload through the NAT: internet egress
+EC2_API_MIB = (64, 512)  # requests / responses to an EC2 address through the NAT: below the break-even
+NEW_DESTINATION_MIB = 160  # to an address only the report day has (a new-talker day): 1.25 GiB
+SCAN_PORTS_TRIED = SCAN_PORTS  # 12 ports rejected on public instance 0; then SSH accepted on the bastion
+
+
+def planted_findings(ctx: Ctx, p: DayProfile) -> list[Block]:
+    lay, at = ctx.lay, ctx.lay.planted
+    one, tcp, https = np.ones(1, dtype=np.int64), np.full(1, 6), np.full(1, 443)
+
+    def nat(client: int, ext: int, req_mib: int, resp_mib: float) -> Block:
+        return via_nat(ctx, lay.private[client] * one, ext * one, https, tcp, req_mib * MIB * one,
+                       np.round(resp_mib * MIB) * one)
+
+    out = [nat(1, at["backup"], BACKUP_MIB, 1 / 16), nat(2, at["ec2_api"], *EC2_API_MIB)] if p.nat_traffic else []
+    if p.new_talkers > 0 and p.nat_traffic:
+        out.append(nat(3, at["new_destination"], NEW_DESTINATION_MIB, 1 / 16))
+    if not p.rejects:  # the scanner is rejected first: a day without rejects has none
+        return out
+    n = len(SCAN_PORTS_TRIED)
+    end = ctx.rng.integers(ctx.t0, ctx.t1, n)
+    target, src = lay.eni_addr[lay.public[0]], at["scanner"]
+    out.append(interleave(n, [{"eni": lay.public[0], "dir": INGRESS, "action": REJECT, "src": src, "dst": target,
+                               "psrc": src, "pdst": target, "sport": ctx.rng.integers(1024, 65536, n),
+                               "dport": np.asarray(SCAN_PORTS_TRIED), "proto": 6, "packets": 1, "bytes": 44,
+                               "flags": 2, "start": end, "end": end}]))
+    out.append(direct(ctx, lay.public[1] * one, src * one, np.full(1, 22), tcp, 4_000 * one, 9_000 * one,
+                      np.full(1, PATH_IGW), inbound=True))
+    return out

@@ -1,0 +1,103 @@
+"""findings' query, from raw records through the rollup, and the findings built from its rows:
+priced at the prices, named and fixed from an inventory, thresholds and suppressions applied."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowdigest.findings.build import build, judge
+from flowdigest.findings.config import FindingsConfig, Suppression, Thresholds
+from flowdigest.insights.base import Context
+from flowdigest.insights.testing import DAY, Row, run
+from flowdigest.inventory import NameIndex, Routes, Snapshot
+from flowdigest.inventory.models import Interface, RouteTable, Subnet, VpcEndpoint
+from flowdigest.pricing import GIB, Prices, usd_per_month
+
+S3_IP, NAT_IP, APP_IP = "52.216.1.1", "10.0.0.9", "10.0.1.5"
+
+
+def _record(eni: str, src: str, dst: str, nbytes: int, az: str, subnet: str, direction: str,
+            pkt_src: str | None = None, pkt_dst: str | None = None, **kw: object) -> dict:
+    return {"interface_id": eni, "srcaddr": src, "dstaddr": dst, "pkt_srcaddr": pkt_src or src,
+            "pkt_dstaddr": pkt_dst or dst, "bytes": nbytes, "packets": 1, "action": "ACCEPT", "az_id": az,
+            "subnet_id": subnet, "vpc_id": "vpc-1", "flow_direction": direction, **kw}
+
+
+def _s3_through_nat(out_gib: int, back_gib: int) -> list[Row]:
+    nat = {"eni": "eni-nat", "az": "use1-az1", "subnet": "subnet-pub"}
+    return [
+        _record(**nat, src=APP_IP, dst=NAT_IP, nbytes=out_gib * GIB, direction="ingress", pkt_dst=S3_IP,
+                pkt_dst_aws_service="S3"),
+        _record(**nat, src=NAT_IP, dst=S3_IP, nbytes=out_gib * GIB, direction="egress", pkt_dst_aws_service="S3"),
+        _record(**nat, src=S3_IP, dst=NAT_IP, nbytes=back_gib * GIB, direction="ingress", pkt_src_aws_service="S3"),
+        _record(**nat, src=NAT_IP, dst=APP_IP, nbytes=back_gib * GIB, direction="egress", pkt_src=S3_IP,
+                pkt_src_aws_service="S3"),
+        _record("eni-app", APP_IP, S3_IP, out_gib * GIB, "use1-az2", "subnet-b", "egress", pkt_dst_aws_service="S3"),
+    ]
+
+
+def test_rows_for_s3_through_a_nat_in_another_az() -> None:
+    rows = run("findings", record_rows=_s3_through_nat(10, 90))
+    common = {"interface_id": None, "vpc_id": "vpc-1", "port": None, "distinct_other": None, "accepted": None}
+    assert rows == [
+        {**common, "kind": "gateway_endpoint_bypass", "resource_id": "subnet-b", "subnet_id": "subnet-b",
+         "az_id": "use1-az2", "peer_id": None, "peer_az": None, "service": "S3", "bytes": 100 * GIB, "flows": 2,
+         "distinct_count": None},
+        {**common, "kind": "nat_cross_az", "resource_id": "subnet-b", "subnet_id": "subnet-b", "az_id": "use1-az2",
+         "peer_id": "eni-nat", "peer_az": "use1-az1", "service": None, "bytes": 100 * GIB, "flows": 2,
+         "distinct_count": None},
+    ]
+
+
+def _inventory() -> Snapshot:
+    return Snapshot(
+        kinds=["Subnets", "RouteTables", "VpcEndpoints", "NetworkInterfaces"],
+        subnets=[Subnet(id="subnet-b", vpc_id="vpc-1", az_id="use1-az2", tags={"Name": "private-b"})],
+        route_tables=[RouteTable(id="rtb-b", vpc_id="vpc-1", subnet_ids=["subnet-b"])],
+        vpc_endpoints=[VpcEndpoint(id="vpce-s3", endpoint_type="Gateway", vpc_id="vpc-1",
+                                   service_name="com.amazonaws.us-east-1.s3", route_table_ids=["rtb-a"])],
+        interfaces=[Interface(id="eni-app", subnet_id="subnet-b", vpc_id="vpc-1", private_ips=[APP_IP],
+                              tags={"Name": "app-1"})],
+    )
+
+
+def test_findings_priced_named_and_fixed() -> None:
+    rows = run("findings", record_rows=_s3_through_nat(10, 90))
+    snap = _inventory()
+    prices = Prices()
+    ctx = Context(report_date=DAY, prices=prices, names=NameIndex(snap), routes=Routes(snap))
+    bypass, cross = build(rows, ctx)  # ranked: $135/month of NAT processing before $61 of cross-AZ
+    assert bypass.kind == "gateway_endpoint_bypass"
+    assert bypass.resource.name == "private-b"
+    assert bypass.usd_per_day == pytest.approx(100 * prices.nat_per_gb)
+    assert bypass.usd_per_month == pytest.approx(100 * prices.nat_per_gb * 730 / 24)
+    assert bypass.fix == "Associate the S3 gateway endpoint vpce-s3 with route table rtb-b."
+    assert cross.kind == "nat_cross_az"
+    assert cross.usd_per_day == pytest.approx(100 * prices.cross_az_per_gb * 2)
+    assert "use1-az2" in cross.fix and "eni-nat" in cross.fix
+    # without an inventory: no names, and the fix says to create the endpoint
+    plain = build(rows, Context(report_date=DAY, prices=prices))
+    assert plain[0].resource.name is None
+    assert plain[0].fix.startswith("Create a gateway endpoint for S3 in vpc-1")
+
+
+def test_thresholds_and_suppressions() -> None:
+    rows = run("findings", record_rows=_s3_through_nat(1, 1))  # 2 GiB: $2.74/month through the NAT
+    prices = Prices()
+    assert usd_per_month(2 * prices.nat_per_gb) < Thresholds().min_usd_per_month
+    assert build(rows, Context(report_date=DAY, prices=prices)) == []
+    loose = FindingsConfig(thresholds=Thresholds(min_usd_per_month=0))
+    assert [f.kind for f in build(rows, Context(report_date=DAY, prices=prices, findings_config=loose))] == [
+        "gateway_endpoint_bypass", "nat_cross_az"]
+    hide = FindingsConfig(thresholds=Thresholds(min_usd_per_month=0),
+                          suppress=(Suppression(kind="nat_cross_az", match="subnet-b", reason="accepted"),))
+    kept, hidden = judge(rows, Context(report_date=DAY, prices=prices, findings_config=hide))
+    assert [f.kind for f in kept] == ["gateway_endpoint_bypass"]
+    assert hidden == {"accepted": 1}
+
+
+def test_kinds_the_format_cannot_give_are_skipped() -> None:
+    rows = run("findings", record_rows=_s3_through_nat(10, 90))
+    ctx = Context(report_date=DAY, prices=Prices(), fields=["interface_id", "srcaddr", "dstaddr", "bytes",
+                                                              "pkt_srcaddr", "pkt_dstaddr", "pkt_dst_aws_service"])
+    assert [f.kind for f in build(rows, ctx)] == ["gateway_endpoint_bypass"]  # no az-id: no nat_cross_az
