@@ -214,55 +214,69 @@ def _listening(r: Record) -> bool:
             and r["dstport"] not in (80, 443) and r["flow_direction"] in (None, "ingress") and is_public(r["srcaddr"]))
 
 
-def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any, dict[str, Any]]]:
-    """kind -> key -> figures, before thresholds and limits. Keys: gateway_endpoint_bypass
-    (service, sender), nat_cross_az (sender, sender AZ, NAT interface, NAT AZ), aws_service_via_nat
-    service, cross_az "az->az" (sorted), internet_egress interface, exposed_port (interface, port),
-    port_scan address, new_external_destination address."""
-    good = ok(records)
-    acc = [r for r in good if r["action"] == "ACCEPT"]
-    nat = nat_interfaces(acc)
-    homes: dict[str, list[Record]] = defaultdict(list)
-    for r in acc:
-        if _own_address(r) is not None:
-            homes[_own_address(r)].append(r)
+Findings = dict[str, dict[Any, dict[str, Any]]]
 
-    def home(address: str, field: str) -> Any:
-        values = [h[field] for h in homes.get(address, []) if h[field] is not None]
+
+class _Homes:
+    """Where an address lives: the records of the interface that owns it (its egress srcaddr,
+    its ingress dstaddr), and whether that interface is a NAT gateway's."""
+
+    def __init__(self, acc: list[Record], nat: set[str]) -> None:
+        self.nat = nat
+        self.by_address: dict[str, list[Record]] = defaultdict(list)
+        for r in acc:
+            if _own_address(r) is not None:
+                self.by_address[_own_address(r)].append(r)
+
+    def get(self, address: str, field: str) -> Any:
+        values = [h[field] for h in self.by_address.get(address, []) if h[field] is not None]
         return min(values) if values else None
 
-    def home_on_nat(address: str) -> bool:
-        return any(h["interface_id"] in nat for h in homes.get(address, []))
+    def known(self, address: str) -> bool:
+        """Lives on a logged interface that is not a NAT gateway's."""
+        homes = self.by_address.get(address, [])
+        return bool(homes) and not any(h["interface_id"] in self.nat for h in homes)
 
-    out: dict[str, dict[Any, dict[str, Any]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+
+def _nat_record(r: Record, homes: _Homes, out: Findings, services_azs: dict[str, set]) -> None:
+    """One private-leg record on a NAT gateway interface (its public leg has the same bytes)."""
+    out_leg = _differs(r["pkt_dstaddr"], r["dstaddr"])
+    internal = r["srcaddr"] if out_leg else r["dstaddr"]
+    service = r["pkt_dst_aws_service"] if out_leg else r["pkt_src_aws_service"]
+    known = homes.known(internal)
+    subnet, az = (homes.get(internal, "subnet_id"), homes.get(internal, "az_id")) if known else (None, None)
+    sender = subnet or internal
+    if service in SERVICES:
+        out["gateway_endpoint_bypass"][(service, sender)]["bytes"] += r["bytes"]
+    elif service is not None:
+        out["aws_service_via_nat"][service]["bytes"] += r["bytes"]
+        if az is not None:
+            services_azs[service].add(az)
+    if az is not None and r["az_id"] is not None and az != r["az_id"]:
+        out["nat_cross_az"][(sender, az, r["interface_id"], r["az_id"])]["bytes"] += r["bytes"]
+
+
+def _nat_kinds(acc: list[Record], homes: _Homes, out: Findings) -> None:
     services_azs: dict[str, set] = defaultdict(set)
     for r in acc:
-        if r["interface_id"] not in nat:
-            continue
-        out_leg = _differs(r["pkt_dstaddr"], r["dstaddr"])
-        if not (out_leg or _differs(r["pkt_srcaddr"], r["srcaddr"])):
-            continue  # the public leg: the private leg has the same bytes
-        internal = r["srcaddr"] if out_leg else r["dstaddr"]
-        service = r["pkt_dst_aws_service"] if out_leg else r["pkt_src_aws_service"]
-        known = internal in homes and not home_on_nat(internal)
-        subnet, az = (home(internal, "subnet_id"), home(internal, "az_id")) if known else (None, None)
-        sender = subnet or internal
-        if service in SERVICES:
-            out["gateway_endpoint_bypass"][(service, sender)]["bytes"] += r["bytes"]
-        elif service is not None:
-            out["aws_service_via_nat"][service]["bytes"] += r["bytes"]
-            if az is not None:
-                services_azs[service].add(az)
-        if az is not None and r["az_id"] is not None and az != r["az_id"]:
-            out["nat_cross_az"][(sender, az, r["interface_id"], r["az_id"])]["bytes"] += r["bytes"]
+        private_leg = _differs(r["pkt_dstaddr"], r["dstaddr"]) or _differs(r["pkt_srcaddr"], r["srcaddr"])
+        if r["interface_id"] in homes.nat and private_leg:
+            _nat_record(r, homes, out, services_azs)
     for service, azs in services_azs.items():
         out["aws_service_via_nat"][service]["azs"] = len(azs)
+
+
+def _cross_az(acc: list[Record], homes: _Homes, out: Findings) -> None:
     for r in acc:
         dst = r["dstaddr"]
-        if (r["flow_direction"] == "egress" and r["interface_id"] not in nat and dst in homes
-                and not home_on_nat(dst) and r["az_id"] is not None and home(dst, "az_id") is not None
-                and r["az_id"] != home(dst, "az_id")):
-            out["cross_az"]["->".join(sorted((r["az_id"], home(dst, "az_id"))))]["bytes"] += r["bytes"]
+        if r["flow_direction"] != "egress" or r["interface_id"] in homes.nat or not homes.known(dst):
+            continue
+        there = homes.get(dst, "az_id")
+        if r["az_id"] is not None and there is not None and r["az_id"] != there:
+            out["cross_az"]["->".join(sorted((r["az_id"], there)))]["bytes"] += r["bytes"]
+
+
+def _internet(acc: list[Record], history: list[Record], nat: set[str], out: Findings) -> None:
     internet = [r for r in acc if is_public(r["dstaddr"]) and r["pkt_dst_aws_service"] is None
                 and not (r["traffic_path"] is not None and 3 <= r["traffic_path"] <= 6)]
     dests: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -279,6 +293,9 @@ def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any
     for dst, (direct, via_nat) in dests.items():
         if dst not in seen:
             out["new_external_destination"][dst]["bytes"] = max(direct, via_nat)
+
+
+def _exposed(good: list[Record], nat: set[str], out: Findings) -> None:
     sources: dict[tuple, set] = defaultdict(set)
     for r in good:  # a NAT gateway's ingress on an admin port is a response to a port it translated to
         if _listening(r) and r["dstport"] in ADMIN_PORTS and r["interface_id"] not in nat:
@@ -286,6 +303,9 @@ def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any
             out["exposed_port"][(r["interface_id"], r["dstport"])]["flows"] += 1
     for key, s in sources.items():
         out["exposed_port"][key]["sources"] = len(s)
+
+
+def _scans(good: list[Record], nat: set[str], out: Findings) -> None:
     scans: dict[str, list[set]] = defaultdict(lambda: [set(), set()])
     for r in good:
         if r["action"] == "REJECT" and is_public(r["srcaddr"]):
@@ -297,4 +317,21 @@ def findings(records: list[Record], history: list[Record]) -> dict[str, dict[Any
     for src, (ports, addresses) in scans.items():
         if len(ports) > 1 or len(addresses) > 1:
             out["port_scan"][src].update(ports=len(ports), addresses=len(addresses), accepted=src in reached)
+
+
+def findings(records: list[Record], history: list[Record]) -> Findings:
+    """kind -> key -> figures, before thresholds and limits. Keys: gateway_endpoint_bypass
+    (service, sender), nat_cross_az (sender, sender AZ, NAT interface, NAT AZ), aws_service_via_nat
+    service, cross_az "az->az" (sorted), internet_egress interface, exposed_port (interface, port),
+    port_scan address, new_external_destination address."""
+    good = ok(records)
+    acc = [r for r in good if r["action"] == "ACCEPT"]
+    nat = nat_interfaces(acc)
+    homes = _Homes(acc, nat)
+    out: Findings = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    _nat_kinds(acc, homes, out)
+    _cross_az(acc, homes, out)
+    _internet(acc, history, nat, out)
+    _exposed(good, nat, out)
+    _scans(good, nat, out)
     return {k: {key: dict(v) for key, v in d.items()} for k, d in out.items()}
