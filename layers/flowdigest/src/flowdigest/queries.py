@@ -50,7 +50,7 @@ ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "pkt_srcaddr", "pkt_dsta
 
 
 # The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
-PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals")
+PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes")
 
 
 def query_names() -> list[str]:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from flowdigest import __version__
+from flowdigest import __version__, naming
 from flowdigest.hours import missing_hours_text
 from flowdigest.insights import INSIGHTS, Context, Insight
 from flowdigest.insights.headline import comparison
@@ -39,9 +39,11 @@ def no_totals() -> Totals:
                   nodata_records=0, skipdata_records=0)
 
 
-def context(plan: DayPlan, prices: Prices, totals: Totals) -> Context:
+def context(plan: DayPlan, prices: Prices, totals: Totals, inventory: naming.DayNames | None = None) -> Context:
     return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
-                   history_days=list(plan.history_days), hours_present=list(plan.hours_present))
+                   history_days=list(plan.history_days), hours_present=list(plan.hours_present),
+                   names=inventory.index if inventory else None, routes=inventory.routes if inventory else None,
+                   inventory=inventory.output if inventory else None)
 
 
 def _entry(insight: Insight, res: InsightResult, ctx: Context) -> InsightResult:
@@ -55,10 +57,11 @@ def _entry(insight: Insight, res: InsightResult, ctx: Context) -> InsightResult:
     })
 
 
-def build(plan: DayPlan, results: list[InsightResult], prices: Prices) -> Report:
+def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
+          inventory: naming.DayNames | None = None) -> Report:
     by_id = {r.id: r for r in results}
     totals = plan.totals or no_totals()
-    ctx = context(plan, prices, totals)
+    ctx = context(plan, prices, totals, inventory)
     # report order; an insight not asked for has no result
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
@@ -79,12 +82,14 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices) -> Report
             history_days=plan.history_days,
         ),
         insights=insights,
+        names=naming.report_names(ctx.names, (r.rows for r in insights.values())),
     )
 
 
-def figures(rep: Report, plan: DayPlan, prices: Prices) -> Iterator[tuple[str, go.Figure]]:
+def figures(rep: Report, plan: DayPlan, prices: Prices,
+            inventory: naming.DayNames | None = None) -> Iterator[tuple[str, go.Figure]]:
     """The charts of the insights that ran, in report order."""
-    ctx = context(plan, prices, rep.totals)
+    ctx = context(plan, prices, rep.totals, inventory)
     for i, entry in rep.insights.items():
         insight = INSIGHTS[i]
         if entry.status == "ok" and insight.chart is not None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # plotly is only in the charting layer
     import plotly.graph_objects as go
 
     from flowdigest.inventory import NameIndex, Routes
+    from flowdigest.models import InventoryOutput
 
 Rows = list[dict[str, Any]]
 
@@ -34,6 +35,7 @@ class Context:
     # The day's network inventory (issue 13): None when there is none, or it was unavailable.
     names: NameIndex | None = None  # addresses and interfaces -> resources
     routes: Routes | None = None  # route tables, gateway endpoints, NAT gateways (findings)
+    inventory: InventoryOutput | None = None  # its coverage lines and top talkers by resource
 
 
 @dataclass(frozen=True)
