@@ -183,3 +183,16 @@ def test_a_malformed_inventory_file_is_one_line_and_exit_3(sample_root: Path, tm
     err = capsys.readouterr().err.strip()
     assert code == 3 and len(err.splitlines()) == 1 and "nat.json" in err and "not valid JSON" in err
     assert not (tmp_path / "o").exists()  # stopped before any work
+
+
+def test_the_demo_writes_and_uses_the_sample_inventory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--out", str(tmp_path), "--records", "20000", "--date", str(REPORT_DAY), "--no-charts", "-q"])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "sample-inventory").glob("*.json")) == [
+        "instances.json", "nat-gateways.json", "network-interfaces.json", "route-tables.json", "subnets.json",
+        "vpc-endpoints.json"]
+    rep = load_report(tmp_path / str(REPORT_DAY))
+    by_address, _, _ = describe_outputs(tmp_path / "sample-inventory")
+    top = rep["insights"]["top_talkers"]["rows"][0]
+    assert f"{by_address[top['srcaddr']]} ({top['srcaddr']})" in capsys.readouterr().out
+    assert (tmp_path / str(REPORT_DAY) / "inventory.json").is_file() and rep["names"]
