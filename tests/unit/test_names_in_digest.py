@@ -196,3 +196,44 @@ def test_the_demo_writes_and_uses_the_sample_inventory(tmp_path: Path, capsys: p
     top = rep["insights"]["top_talkers"]["rows"][0]
     assert f"{by_address[top['srcaddr']]} ({top['srcaddr']})" in capsys.readouterr().out
     assert (tmp_path / str(REPORT_DAY) / "inventory.json").is_file() and rep["names"]
+
+
+def test_an_unlogged_nat_interface_says_the_nat_figures_are_incomplete(sample_root: Path, inventory_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    for f in inventory_dir.glob("*.json"):
+        (folder / f.name).write_text(f.read_text())
+    enis = json.loads((folder / "network-interfaces.json").read_text())
+    silent = json.loads(json.dumps(enis["NetworkInterfaces"][0]))  # the same VPC, no record today
+    silent.pop("Attachment", None)
+    silent |= {"NetworkInterfaceId": "eni-0feedfacefeedface", "InterfaceType": "nat_gateway", "TagSet": [],
+               "Description": "Interface for NAT Gateway nat-0feedfacefeedface", "RequesterManaged": True,
+               "PrivateIpAddress": "10.0.250.250",
+               "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": "10.0.250.250"}]}
+    enis["NetworkInterfaces"].append(silent)
+    (folder / "network-interfaces.json").write_text(json.dumps(enis))
+    rep = load_report(run_report(sample_root, REPORT_DAY, tmp_path / "out", charts=False, inventory=read_dir(folder)))
+    details = rep["insights"]["data_health"]["details"]
+    assert ("NAT gateway nat-0feedfacefeedface (eni-0feedfacefeedface) wrote no flow-log record: "
+            "NAT figures are incomplete") in details
+    assert any(d.startswith("1 interface(s) in the inventory wrote no flow-log record today") for d in details)
+
+
+def test_chart_labels_keep_bars_of_one_name_apart() -> None:
+    import datetime as dt
+
+    from flowdigest.insights.base import Context
+    from flowdigest.inventory import NameIndex
+    from flowdigest.inventory.models import Interface
+
+    snap = Snapshot(kinds=["NetworkInterfaces"], interfaces=[
+        Interface(id="eni-1", private_ips=["10.0.0.1"], tags={"Name": "api"}),
+        Interface(id="eni-2", private_ips=["10.0.0.2"], tags={"Name": "api"}),
+        Interface(id="eni-3", private_ips=["10.0.0.3"], tags={"Name": "db"})])
+    ctx = Context(report_date=dt.date(2026, 11, 20), prices=Prices(), names=NameIndex(snap))
+    assert naming.chart_labels(ctx, [("10.0.0.1", "10.0.0.3"), ("10.0.0.2", "10.0.0.3"), ("10.0.0.3", "9.9.9.9")]) == [
+        "api (10.0.0.1) -> db (10.0.0.3)", "api (10.0.0.2) -> db (10.0.0.3)", "db -> 9.9.9.9"]
+    assert naming.shown(ctx, "eni-3") == "db (eni-3)" and naming.shown(ctx, "10.9.9.9") == "10.9.9.9"
+    no_names = Context(report_date=dt.date(2026, 11, 20), prices=Prices())
+    assert naming.chart_labels(no_names, [("10.0.0.1", "10.0.0.3")]) == ["10.0.0.1 -> 10.0.0.3"]
