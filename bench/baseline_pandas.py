@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowdigest import s3layout
+
 LIMIT = 10
 HISTORY_DAYS = 7
 SERVICES = ["S3", "DYNAMODB"]
@@ -44,7 +46,7 @@ Rows = list[dict[str, Any]]
 
 def day_folder(source: Path, day: dt.date) -> Path:
     """The day's partition folder (…/year=YYYY/month=MM/day=DD) under an AWS-layout source."""
-    found = sorted(source.glob(f"AWSLogs/*/aws-service=vpcflowlogs/*/year={day:%Y}/month={day:%m}/day={day:%d}"))
+    found = sorted(source.glob(s3layout.hive_day_glob(day)))
     if len(found) != 1:
         raise FileNotFoundError(f"expected one day folder for {day} under {source}, found {len(found)}")
     return found[0]
@@ -205,8 +207,10 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _nat(ok: pd.DataFrame) -> tuple[Any, int, Any]:
-    """(rows with a translated packet address, how many distinct interfaces carry one, rows on those)."""
-    translated = _ne(ok["pkt_dstaddr"], ok["dstaddr"]) | _ne(ok["pkt_srcaddr"], ok["srcaddr"])
+    """(rows with a translated packet address and no instance id, how many distinct interfaces
+    carry one, rows on those): an EKS node's translated records have an instance id."""
+    translated = ((_ne(ok["pkt_dstaddr"], ok["dstaddr"]) | _ne(ok["pkt_srcaddr"], ok["srcaddr"]))
+                  & ok["instance_id"].isna().to_numpy())
     ids = ok["interface_id"][translated]
     on_nat = ok["interface_id"].isin(set(ids.dropna().unique())).to_numpy(bool)
     return translated, int(ids.nunique(dropna=False)), on_nat
@@ -255,12 +259,8 @@ def nat_gateway(raw: pd.DataFrame) -> Rows:
         "service": pub["pkt_dst_aws_service"].fillna(pub["pkt_src_aws_service"]).array,  # COALESCE
         "bytes": pub["bytes"].array,
     })
-    private = to_nat | _ne(on["pkt_srcaddr"], on["srcaddr"])
-    priv = on[private]
-    private_leg = pd.DataFrame({
-        "internal": priv["srcaddr"].where(to_nat[private], priv["dstaddr"]).array,
-        "bytes": priv["bytes"].array,
-    })
+    priv = on[to_nat]  # what internal addresses sent out through it (the replies are not sent by them)
+    private_leg = pd.DataFrame({"internal": priv["srcaddr"].array, "bytes": priv["bytes"].array})
     out: Rows = [{"kind": "total", "address": None, "service": None,
                   "bytes": int(public_leg["bytes"].sum()), "flows": len(public_leg)}]
     senders = _top(_group(private_leg, ["internal"], bytes=("bytes", "sum"), flows=("bytes", "size")),

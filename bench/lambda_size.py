@@ -20,6 +20,8 @@ MIB = 2**20
 # `du -h` by aws/aws-sdk-pandas#3331 for the 3.16.1 layer (up from 167 MiB in 3.16.0;
 # #3334 then removed ~37 MiB of ICU). The larger figure is counted so the budget holds.
 MANAGED_LAYERS = {"AWSSDKPandas-Python312": 204 * MIB}
+# How the template may name each: by ARN, or by the public SSM parameter holding its ARN.
+MANAGED_LAYER_REFS = {"AWSSDKPandas-Python312": (":layer:AWSSDKPandas-Python312:", "/aws/service/aws-sdk-pandas/")}
 
 
 class _Loader(yaml.SafeLoader):
@@ -51,7 +53,7 @@ def tree_bytes(path: Path) -> int:
 
 
 def _layer(ref: Any, resources: dict[str, Any], build: Path) -> tuple[str, int | None]:
-    if isinstance(ref, dict) and "Fn::If" in ref:  # a conditional layer: counted (worst case)
+    while isinstance(ref, dict) and "Fn::If" in ref:  # a conditional layer: counted (worst case)
         ref = ref["Fn::If"][1]
     if isinstance(ref, dict) and "Ref" in ref:
         name = ref["Ref"]
@@ -59,7 +61,7 @@ def _layer(ref: Any, resources: dict[str, Any], build: Path) -> tuple[str, int |
     text = ref.get("Fn::Sub") if isinstance(ref, dict) else ref
     text = text[0] if isinstance(text, list) else text
     for name, size in MANAGED_LAYERS.items():
-        if isinstance(text, str) and f":layer:{name}:" in text:
+        if isinstance(text, str) and any(r in text for r in MANAGED_LAYER_REFS[name]):
             return f"{name} (managed, stated)", size
     return str(text), None
 

@@ -14,6 +14,7 @@ BENCH_SMOKE_SIZE ?= 100k
 
 bench: venv chromium  ## benchmarks: queries, pandas baseline, charts, whole run, Athena scan (SIZES=1M,10M,30M)
 	$(BIN)/python -m bench.run --sizes $(SIZES) --runs $(RUNS) $(BENCH_ARGS)
+	$(BIN)/python -m bench.small_files --runs $(RUNS)
 
 bench-smoke: venv chromium  ## the benchmark harness end to end on a small day (BENCH_SMOKE_SIZE=100k)
 	$(BIN)/python -m bench.run --sizes $(BENCH_SMOKE_SIZE) --runs 1 --chart-passes 1 \

@@ -15,6 +15,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from flowdigest import s3layout  # a path builder, not logic under test
+
 Record = dict[str, Any]
 SERVICES = {"S3", "DYNAMODB"}
 LIMIT = 10
@@ -24,7 +26,7 @@ def read_day(root: Path, day: dt.date, skip: Iterable[Path] = ()) -> list[Record
     """Every record delivered in the day's hour partitions, with `hour` from the partition."""
     skipped = set(skip)
     out: list[Record] = []
-    for hour_dir in sorted(root.glob(f"**/year={day:%Y}/month={day:%m}/day={day:%d}/hour=*")):
+    for hour_dir in sorted(root.glob(f"**/{s3layout.day_partitions(day)}/hour=*")):
         hour = int(hour_dir.name.split("=")[1])
         for f in sorted(hour_dir.glob("*.parquet")):
             if f in skipped:
@@ -83,10 +85,12 @@ def rejected(records: list[Record]) -> tuple[list[tuple], list[tuple]]:
 
 
 def nat_interfaces(good: list[Record]) -> set[str]:
+    """Interfaces with a translated record and no instance id (an EKS node's records have one)."""
     return {
         r["interface_id"] for r in good
-        if (r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"])
-        or (r["pkt_srcaddr"] is not None and r["pkt_srcaddr"] != r["srcaddr"])
+        if r.get("instance_id") in (None, "-") and (
+            (r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"])
+            or (r["pkt_srcaddr"] is not None and r["pkt_srcaddr"] != r["srcaddr"]))
     }
 
 
@@ -127,7 +131,7 @@ def gateway_endpoint(records: list[Record]) -> dict[tuple[str, str, str], int]:
 
 
 def nat_gateway(records: list[Record]) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
-    """Bytes processed, top internal senders, top external destinations."""
+    """Bytes processed, top internal senders (what each sent through it), top external destinations."""
     good = [r for r in ok(records) if r["action"] == "ACCEPT"]
     nat = nat_interfaces(good)
     on_nat = [r for r in good if r["interface_id"] in nat]
@@ -139,9 +143,8 @@ def nat_gateway(records: list[Record]) -> tuple[int, list[tuple[str, int]], list
         if _public_leg(r):
             total += r["bytes"]
             ext[r["dstaddr"] if r["srcaddr"] in nat_ips else r["srcaddr"]] += r["bytes"]
-        else:
-            outbound = r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"]
-            internal[r["srcaddr"] if outbound else r["dstaddr"]] += r["bytes"]
+        elif r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"]:
+            internal[r["srcaddr"]] += r["bytes"]  # sent out through the NAT (a reply is not sent by it)
 
     def top(d: dict[str, int]) -> list[tuple[str, int]]:
         return sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:LIMIT]

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flowdigest import pipeline
 from flowdigest.aws.engines import ensure_rollups, ensure_sample, make_engine
+from flowdigest.aws.errors import InvalidEvent
 from flowdigest.aws.events import InventoryEvent, PrepareEvent, parse_query
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import QuerySettings, StoreSettings
@@ -30,6 +31,9 @@ ENGINE = make_engine(SETTINGS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_query(event)
     if isinstance(request, PrepareEvent):
+        if request.filters():
+            raise InvalidEvent(f"filters {request.filters()} are not applied by the query step yet; "
+                               "start the execution without account/region/vpc")
         day = request.resolve_date()
         logger.append_keys(report_date=day.isoformat(), step="prepare")
         ensure_sample(ENGINE, SETTINGS, day)

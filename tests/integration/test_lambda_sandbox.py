@@ -130,12 +130,12 @@ def function_layers(function: str) -> list[Path]:
     """The function's layers in the template's order, as folders (the managed one stood in for)."""
     out = []
     for ref in TEMPLATE["Resources"][function]["Properties"].get("Layers", []):
-        if isinstance(ref, dict) and "Fn::If" in ref:
+        while isinstance(ref, dict) and "Fn::If" in ref:  # UsePandasLayer, then UsePublishedPandasLayer
             ref = ref["Fn::If"][1]
         if isinstance(ref, dict) and "Ref" in ref:
             out.append(BUILD / TEMPLATE["Resources"][ref["Ref"]]["Properties"]["ContentUri"])
         else:
-            assert "AWSSDKPandas-Python312" in json.dumps(ref), ref
+            assert "/aws/service/aws-sdk-pandas/" in json.dumps(ref), ref
             out.append(Path(str(LAYER_DIRS["PANDAS"])))
     if function == "QueryFunction":
         out.append(Path(str(LAYER_DIRS["DUCKDB"])))  # the sandbox's engine: see the module docstring

@@ -166,7 +166,8 @@ def test_happy_path_posts_the_digest(harness: Harness) -> None:
     out = json.loads(desc["output"])
     assert out["report_date"] == REPORT_DAY.isoformat() and out["post"]["status"] == "posted"
     prepare, inventory, *insights = harness.steps("QueryFunction")
-    assert prepare == {"step": "prepare", "report_date": "2026-11-20", "scheduled_time": None}
+    assert prepare == {"step": "prepare", "report_date": "2026-11-20", "scheduled_time": None,
+                       "account": None, "region": None, "vpc": None}
     assert inventory["step"] == "inventory"
     plan = insights[0]["plan"]
     assert sorted(e["insight"] for e in insights) == sorted(plan["insights"])

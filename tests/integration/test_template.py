@@ -117,7 +117,7 @@ def test_existing_flow_logs_mode_creates_no_network() -> None:
     assert TEMPLATE["Conditions"]["CreateNetwork"] == {"Fn::Equals": [{"Ref": "ExistingFlowLogBucket"}, ""]}
     for name, res in RESOURCES.items():
         if res["Type"].startswith("AWS::EC2::") or name in ("FlowLogBucket", "FlowLogBucketPolicy"):
-            assert res.get("Condition") in ("CreateNetwork", "CreateCloudWatchFlowLog"), name
+            assert res.get("Condition") in ("CreateNetwork", "CreateCloudWatchFlowLog", "CreateTgwFlowLog"), name
     # what reads the flow logs follows the existing bucket then
     source = props("QueryFunction")["Environment"]["Variables"]["FLOWDIGEST_SOURCE"]["Fn::Sub"][1]
     assert source["Bucket"]["Fn::If"][:2] == ["UseExistingFlowLogs", {"Ref": "ExistingFlowLogBucket"}]
@@ -152,11 +152,14 @@ def test_flow_logs_table_uses_partition_projection_over_the_hive_layout() -> Non
     assert params["projection.enabled"] == "true"
     for part in fields.PARTITION_COLUMNS:
         assert params[f"projection.{part}.type"] == "integer" and f"projection.{part}.range" in params
+    for part in fields.SOURCE_PARTITION_COLUMNS:  # the listed accounts and Regions (test_template_org.py)
+        assert params[f"projection.{part}.type"] == "enum" and f"projection.{part}.values" in params
     template, values = params["storage.location.template"]["Fn::Sub"]
-    assert template.endswith("AWSLogs/aws-account-id=${Account}/aws-service=vpcflowlogs/aws-region=${AWS::Region}/"
-                             "year=${!year}/month=${!month}/day=${!day}/hour=${!hour}")
-    assert {"Bucket", "Prefix", "Account"} <= set(values)
-    assert [k["Name"] for k in table["PartitionKeys"]] == list(fields.PARTITION_COLUMNS)
+    assert template.endswith("AWSLogs/aws-account-id=${!aws_account_id}/aws-service=vpcflowlogs/"
+                             "aws-region=${!aws_region}/year=${!year}/month=${!month}/day=${!day}/hour=${!hour}")
+    assert {"Bucket", "Prefix"} <= set(values)
+    partitions = [*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS]
+    assert [k["Name"] for k in table["PartitionKeys"]] == partitions
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
     assert columns == [(f.column, _glue_type(f)) for f in fields.FIELDS]
     assert "Crawler" not in json.dumps([r["Type"] for r in RESOURCES.values()])
@@ -221,8 +224,11 @@ def test_functions_are_python312_x86_built_by_makefile() -> None:
         assert f"build-{name}:" in (REPO / res["Properties"]["ContentUri"] / "Makefile").read_text()
     # The project's layer last: Lambda lets a later layer's files overwrite an earlier one's.
     query_layers = props("QueryFunction")["Layers"]
-    pandas = query_layers[0]["Fn::If"][1]["Fn::Sub"]
-    assert pandas.endswith(":336392948345:layer:AWSSDKPandas-Python312:${AwsSdkPandasLayerVersion}")
+    published, given = query_layers[0]["Fn::If"][1]["Fn::If"][1:]
+    assert published["Fn::Sub"] == ("{{resolve:ssm:/aws/service/aws-sdk-pandas/"
+                                    f"{TEMPLATE['Metadata']['flowdigest']['AwsSdkPandasVersion']}"
+                                    "/${AWS::Region}/py3.12/x86_64/layer-arn}}")
+    assert given == {"Ref": "AwsSdkPandasLayer"}
     assert query_layers[-1] == {"Ref": "FlowdigestLayer"}
     assert props("RenderFunction")["Layers"] == [{"Ref": "ChartsLayer"}, {"Ref": "FlowdigestLayer"}]
 
@@ -390,7 +396,8 @@ def test_no_json_literal_hides_in_an_intrinsic_string() -> None:
 
 def test_govcloud_gets_a_deploy_time_error_not_a_missing_layer() -> None:
     rule = TEMPLATE["Rules"]["PandasLayerIsPublishedHere"]
-    assert "RuleCondition" not in rule  # every deployment is checked
+    # every deployment that uses the managed layer is checked
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AwsSdkPandasLayer"}, "none"]}]}
     (assertion,) = rule["Assertions"]
     regions, region = assertion["Assert"]["Fn::Not"][0]["Fn::Contains"]
     assert region == {"Ref": "AWS::Region"} and set(regions) == {"us-gov-west-1", "us-gov-east-1"}

@@ -86,6 +86,12 @@ class Stack:
             if fn == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else arg
                 return self._sub(text, {k: self.resolve(v) for k, v in variables.items()})
+            if fn == "Fn::Split":
+                sep, text = (self.resolve(x) for x in arg)
+                return text.split(sep) if isinstance(text, str) else node
+            if fn == "Fn::Join":
+                sep, items = self.resolve(arg[0]), self.resolve(arg[1])
+                return sep.join(items) if all(isinstance(i, str) for i in items) else node
         return {k: v for k, v in ((k, self.resolve(v)) for k, v in node.items()) if v is not _NO_VALUE}
 
     def creates(self, resource: str) -> bool:
@@ -189,23 +195,27 @@ def test_projection_follows_the_layout_and_the_engines_prefix(layout: str) -> No
     table = text_table(stack)
     params = table["Parameters"]
     partitions = ["year", "month", "day"] + (["hour"] if layout == "hive-hourly" else [])
-    assert [k["Name"] for k in table["PartitionKeys"]] == partitions
+    sources = list(fields.SOURCE_PARTITION_COLUMNS)  # one account and Region here: test_template_org.py
+    assert [k["Name"] for k in table["PartitionKeys"]] == sources + partitions
     assert all(k["Type"] == "string" for k in table["PartitionKeys"])  # as the SQL compares them
     assert params["projection.enabled"] == "true"
     projected = {k.split(".")[1] for k in params if k.startswith("projection.") and k != "projection.enabled"}
-    assert projected == set(partitions)
+    assert projected == set(sources + partitions)
+    assert (params["projection.aws_account_id.values"], params["projection.aws_region.values"]) == \
+        ("111122223333", "eu-west-1")
     for part in partitions:
         assert params[f"projection.{part}.type"] == "integer"
         if part != "year":
             assert params[f"projection.{part}.digits"] == "2"
     template = params["storage.location.template"]
+    assert template.startswith(table["StorageDescriptor"]["Location"])
+    template = template.replace("${aws_account_id}", "111122223333").replace("${aws_region}", "eu-west-1")
     base = "s3://corp-flow-logs/vpc-a/AWSLogs/"
     if layout == "dated-daily":
         assert template == base + "111122223333/vpcflowlogs/eu-west-1/${year}/${month}/${day}"
     else:
         assert template == base + ("aws-account-id=111122223333/aws-service=vpcflowlogs/aws-region=eu-west-1/"
                                    "year=${year}/month=${month}/day=${day}/hour=${hour}")
-    assert template.startswith(table["StorageDescriptor"]["Location"])
     # the day's partitions are exactly where the engine lists the day's objects
     day = dt.date(2026, 3, 7)
     engine = AthenaEngine(stack.query_settings())

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))  # the bench package lives at the repository root
 
 from conftest import run_report  # noqa: E402
 
-from bench import athena_scan, baseline_pandas, lambda_size  # noqa: E402
+from bench import athena_scan, baseline_pandas, lambda_size, sizes  # noqa: E402
 from bench import run as bench_run  # noqa: E402
 from flowdigest import queries, sample  # noqa: E402
 
@@ -65,26 +65,26 @@ def test_athena_bills_whole_megabytes_and_10_mb_at_least() -> None:
 
 
 def test_sizes_parse() -> None:
-    assert bench_run.parse_size("1M") == ("1M", 1_000_000)
-    assert bench_run.parse_size("200k") == ("200k", 200_000)
-    assert bench_run.parse_size("30m") == ("30M", 30_000_000)
+    assert sizes.parse_size("1M") == ("1M", 1_000_000)
+    assert sizes.parse_size("200k") == ("200k", 200_000)
+    assert sizes.parse_size("30m") == ("30M", 30_000_000)
 
 
 def test_compare_allows_only_max_by_ties() -> None:
     row = {"srcaddr": "a", "dstaddr": "b", "bytes": 5, "interface_id": "eni-2", "instance_id": "i-2"}
     tied = {**row, "interface_id": "eni-1", "instance_id": "i-1", "_tied": [["eni-1", "i-1"], ["eni-2", "i-2"]]}
-    got = bench_run.compare({"top_talkers": [row]}, {"top_talkers": [tied]})
+    got = sizes.compare({"top_talkers": [row]}, {"top_talkers": [tied]})
     assert got["top_talkers"]["identical"] and got["top_talkers"]["max_by_ties"] == 1
     other = {**tied, "bytes": 6}
-    assert not bench_run.compare({"top_talkers": [row]}, {"top_talkers": [other]})["top_talkers"]["identical"]
-    skipped = bench_run.compare({"new_talkers": []}, {"new_talkers": [row]}, skipped={"new_talkers"})
+    assert not sizes.compare({"top_talkers": [row]}, {"top_talkers": [other]})["top_talkers"]["identical"]
+    skipped = sizes.compare({"new_talkers": []}, {"new_talkers": [row]}, skipped={"new_talkers"})
     assert skipped["new_talkers"]["identical"] is None
 
 
 def test_compare_covers_the_baselines_subset_only() -> None:
     # a new insight needs no pandas twin; one the baseline covers must be there
     assert "top_talkers" in baseline_pandas.COVERED and "busiest_interface" not in baseline_pandas.COVERED
-    got = bench_run.compare({"busiest_interface": [{"x": 1}], "top_talkers": []}, {})
+    got = sizes.compare({"busiest_interface": [{"x": 1}], "top_talkers": []}, {})
     assert got["busiest_interface"]["identical"] is None
     assert got["top_talkers"] == {"identical": False, "detail": "missing from baseline"}
 
@@ -105,7 +105,7 @@ def test_baseline_gives_the_engines_answers_on_edge_days(tmp_path: Path, profile
     engine = {i: e["rows"] for i, e in report["insights"].items()}
     skipped = {i for i, e in report["insights"].items() if e["status"] != "ok"}
     assert baseline_pandas.build_history(src, tmp_path / "pandas-history", DAY) == [str(DAY - dt.timedelta(days=1))]
-    got = bench_run.compare(engine, baseline_pandas.run(src, tmp_path / "pandas-history", DAY), skipped=skipped)
+    got = sizes.compare(engine, baseline_pandas.run(src, tmp_path / "pandas-history", DAY), skipped=skipped)
     assert not skipped
     assert {i: g["detail"] for i, g in got.items() if not g["identical"]} == {}
 
@@ -118,6 +118,15 @@ def replace_new_talkers(profile: sample.DayProfile) -> sample.DayProfile:
 
 def test_lambda_sizes_without_a_build(tmp_path: Path) -> None:
     assert lambda_size.sizes(tmp_path) is None
+
+
+def test_lambda_sizes_know_the_managed_layer_the_template_resolves(tmp_path: Path) -> None:
+    # the template names the pandas layer by its public SSM parameter: still sized (as stated)
+    (tmp_path / "template.yaml").write_text((ROOT / "template.yaml").read_text())
+    query = next(f for f in lambda_size.sizes(tmp_path) or [] if f["function"] == "QueryFunction")
+    assert query["complete"]
+    assert {"name": "AWSSDKPandas-Python312 (managed, stated)",
+            "bytes": lambda_size.MANAGED_LAYERS["AWSSDKPandas-Python312"]} in query["parts"]
 
 
 @pytest.fixture(scope="module")

@@ -123,3 +123,22 @@ def test_transit_gateway_sample_totals_are_its_ok_records(tmp_path: Path) -> Non
                       "nodata_records": sum(r["log-status"] == "NODATA" for r in records),
                       "skipdata_records": sum(r["log-status"] == "SKIPDATA" for r in records)}
     assert totals["flows"] > 0
+
+
+def test_grafana_nat_sender_counts_what_it_sent_not_the_replies(tmp_path: Path) -> None:
+    # the test_flow_logs sample (a NAT gateway's interface): a sender's bytes are its private leg
+    # out (pkt-dstaddr differs from dstaddr), never the replies (pkt-srcaddr differs), which repeat
+    # the public leg's inbound bytes; so no sender can exceed what the NAT gateway processed here
+    _text_day(tmp_path / "logs", {GRAFANA.name: "20250804T1535Z_0a1b2c3d"}, "2025-08-04")
+    report = _report(tmp_path / "logs", "2025-08-04", tmp_path / "out")
+    header, *lines = GRAFANA.read_text().splitlines()
+    records = [dict(zip(header.split(), line.split(), strict=True)) for line in lines]
+    sent: dict[str, int] = {}
+    for r in records:
+        if r["log-status"] == "OK" and r["action"] == "ACCEPT" and r["pkt-dstaddr"] not in ("-", r["dstaddr"]):
+            sent[r["srcaddr"]] = sent.get(r["srcaddr"], 0) + int(r["bytes"])
+    rows = report["insights"]["nat_gateway"]["rows"]
+    senders = {r["address"]: r["bytes"] for r in rows if r["kind"] == "sender"}
+    assert senders == sent and senders
+    total = next(r["bytes"] for r in rows if r["kind"] == "total")
+    assert max(senders.values()) <= total

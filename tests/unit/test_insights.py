@@ -89,6 +89,28 @@ def test_nat_gateway(sample_report: dict, records: list) -> None:
     assert [(r["address"], r["bytes"]) for r in got if r["kind"] == "destination"] == dests
 
 
+def test_eks_node_is_not_a_nat_gateway(sample_report: dict, records: list) -> None:
+    """The EKS node's pods' packet addresses differ from its records' (as a NAT gateway's do),
+    but its records carry an instance id: it is not a NAT gateway, and the figures show it."""
+    net = sample.network(seed=7)
+    good = [r for r in oracle.ok(records) if r["action"] == "ACCEPT"]
+    on_node = [r for r in good if r["interface_id"] == net.eks_node_eni]
+    assert any(r["pkt_srcaddr"] != r["srcaddr"] for r in on_node)
+    assert any(r["pkt_dstaddr"] != r["dstaddr"] for r in on_node)
+    assert all(r["instance_id"] for r in on_node)
+    assert oracle.nat_interfaces(good) == {net.nat_eni}
+    pods = {r["pkt_srcaddr"] for r in on_node if r["pkt_srcaddr"] != r["srcaddr"]}
+    nat_rows = rows(sample_report, "nat_gateway")
+    assert not pods & {r["address"] for r in nat_rows}
+    # Without instance ids (a format without instance-id) the node would count as a NAT
+    # gateway: both figures would change. The report's are the ones with the node left out.
+    blind = [{**r, "instance_id": None} for r in records]
+    assert oracle.nat_interfaces([{**r, "instance_id": None} for r in good]) == {net.nat_eni, net.eks_node_eni}
+    assert oracle.nat_gateway(blind)[0] != oracle.nat_gateway(records)[0] == nat_rows[0]["bytes"]
+    ge = {(r["service"], r["path"], r["direction"]): r["bytes"] for r in rows(sample_report, "gateway_endpoint")}
+    assert oracle.gateway_endpoint(blind) != oracle.gateway_endpoint(records) == ge
+
+
 def test_traffic_by_hour(sample_report: dict, records: list) -> None:
     got = {r["hour"]: (r["ingress_bytes"], r["egress_bytes"], r["unknown_bytes"])
            for r in rows(sample_report, "traffic_by_hour")}

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from flowdigest import fields, sample
+from flowdigest import cli, fields, s3layout, sample
 from flowdigest.sample import DayProfile, generate_day, generate_days, network
 
 DAY = dt.date(2024, 5, 14)
@@ -157,6 +157,27 @@ def test_nat_gateway_legs(day: tuple[Path, list[Path], pa.Table]) -> None:
     assert sent == received > 0
 
 
+def test_eks_node_pods(day: tuple[Path, list[Path], pa.Table]) -> None:
+    """AWS's second cause of pkt-*addr != *addr: pods on an EKS node, whose records name the node."""
+    _, _, t = day
+    net = network(SEED)
+    node = _rows(t, interface_id=net.eks_node_eni, log_status="OK")
+    assert node and all(r["instance_id"] for r in node)
+    node_addr = next(r["srcaddr"] for r in node if r["flow_direction"] == "egress")
+    out = [r for r in node if r["flow_direction"] == "egress" and r["pkt_srcaddr"] != r["srcaddr"]]
+    back = [r for r in node if r["flow_direction"] == "ingress" and r["pkt_dstaddr"] != r["dstaddr"]]
+    assert out and back
+    assert {r["srcaddr"] for r in out} == {node_addr} == {r["dstaddr"] for r in back}
+    pods = {r["pkt_srcaddr"] for r in out}
+    cidr = next(ipaddress.ip_network(c) for c, _, _ in net.subnets.values() if ipaddress.ip_address(node_addr)
+                in ipaddress.ip_network(c))
+    assert all(ipaddress.ip_address(p) in cidr for p in pods) and node_addr not in pods
+    # the servers the pods call see the pod's address in the record too
+    seen = {r["srcaddr"] for r in t.to_pylist() if r["interface_id"] != net.eks_node_eni
+            and r["srcaddr"] in pods and r["pkt_srcaddr"] == r["srcaddr"]}
+    assert seen == pods
+
+
 def test_nodata_rows_are_null_but_timed(day: tuple[Path, list[Path], pa.Table]) -> None:
     _, _, t = day
     rows = [r for r in t.to_pylist() if r["log_status"] != "OK"]
@@ -244,10 +265,58 @@ def test_days_have_history_and_new_talkers(tmp_path: Path) -> None:
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
-        sample.main(["--help"])
+        cli.main(["sample", "--help"])
     assert e.value.code == 0 and "--records" in capsys.readouterr().out
-    assert sample.main(["--out", str(tmp_path), "--date", "2024-05-14", "--days", "2", "--records", "500",
-                        "--files-per-hour", "1", "--missing-hours", "0,1"]) == 0
+    assert cli.main(["sample", "--out", str(tmp_path), "--date", "2024-05-14", "--days", "2", "--records", "500",
+                     "--files-per-hour", "1", "--missing-hours", "0,1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split(":")[0] for ln in lines] == ["2024-05-13", "2024-05-14"]
     assert "in 22 files" in lines[1]
+
+
+@pytest.mark.parametrize("flags", [["--missing-hours", "24"], ["--missing-hours", "3,x"], ["--records", "0"],
+                                   ["--files-per-hour", "-1"], ["--date", "2024-02-30"]])
+def test_cli_bad_flags_are_one_line(tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv = {"--out": str(tmp_path), "--date": "2024-05-14"}
+    argv.update(dict(zip(flags[::2], flags[1::2], strict=True)))
+    with pytest.raises(SystemExit) as e:
+        cli.main(["sample", *(x for kv in argv.items() for x in kv)])
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    assert e.value.code == 2 and len(errors) == 1 and flags[0] in errors[0]
+    assert not any(tmp_path.iterdir())
+
+
+def test_s3_layout_keys() -> None:
+    day = dt.date(2024, 5, 4)
+    assert s3layout.hive_hour_prefix("123456789012", "eu-west-1", day, 7) == (
+        "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/"
+        "year=2024/month=05/day=04/hour=07/")
+    assert s3layout.plain_day_prefix("123456789012", "eu-west-1", day) == \
+        "AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/05/04/"
+    assert Path(s3layout.hive_day_prefix("1", "r", day)).match(s3layout.hive_day_glob(day))
+    assert sample.hour_prefix(Path("/r"), day, 7, "1", "r") == Path("/r") / s3layout.hive_hour_prefix("1", "r", day, 7)
+
+
+@pytest.mark.parametrize("records", [1, 40, 700, 2500])
+def test_small_days_hold_about_the_records_asked_for(tmp_path: Path, records: int) -> None:
+    paths = generate_days(tmp_path, DAY, days=2, records=records, seed=SEED)
+    files = [p for p in paths if p.parent.parent.name == "day=14"]
+    last = _read(files)
+    assert abs(last.num_rows - records) <= max(0.1 * records, 50)
+    # idle ENIs still report on every file, however small the day
+    assert len(files) >= 24 and pc.sum(pc.not_equal(last["log_status"], "OK")).as_py() >= len(files)
+
+
+def test_tiny_day_without_nodata_writes_no_empty_files(tmp_path: Path) -> None:
+    paths = generate_day(tmp_path, DAY, records=3, seed=SEED, profile=DayProfile(nodata=False))
+    assert 0 < len(paths) < 24 and all(pq.read_metadata(p).num_rows for p in paths)
+
+
+def test_python_m_sample_is_the_cli_command() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "flowdigest.sample", "--help"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("usage: flowdigest sample")
+    assert "--no-gateway-endpoint" in result.stdout and "--missing-hours" in result.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -43,10 +44,21 @@ def report_date(text: str) -> dt.date:
 def insight_list(text: str) -> list[str]:
     from flowdigest.pipeline import UnknownInsight, check_insights
 
+    ids = [s.strip() for s in text.split(",") if s.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(f"{text!r} names no insight (give ids separated by commas)")
     try:
-        return check_insights([s.strip() for s in text.split(",") if s.strip()])
+        return check_insights(ids)
     except UnknownInsight as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def out_folder(text: str) -> Path:
+    # DuckDB's Parquet writer takes a backslash for a folder separator: the rollup would
+    # land elsewhere than the run reads it from
+    if "\\" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: a backslash in the output folder's path is not supported")
+    return Path(text)
 
 
 def positive_int(text: str) -> int:
@@ -81,7 +93,7 @@ class Progress:
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("out"),
+    p.add_argument("--out", type=out_folder, default=Path("out"),
                    help="output folder: the report goes to OUT/<date>/ (default: out)")
     p.add_argument("--no-charts", action="store_true", help="skip the PNG charts (no browser needed)")
     p.add_argument("--insights", type=insight_list, default=None, metavar="ID,ID",
@@ -143,14 +155,64 @@ def build_parser() -> argparse.ArgumentParser:
     post.add_argument("--update", action="store_true",
                       help="if the day was posted with other content, edit that post in place")
 
-    sample = sub.add_parser("sample", help="only generate sample days of flow logs",
-                            description="Write sample days of flow logs in AWS's Parquet layout.")
-    sample.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... into")
-    sample.add_argument("--date", type=report_date, required=True, help="the last day, YYYY-MM-DD")
-    sample.add_argument("--days", type=positive_int, default=8, help="how many days (default: 8)")
-    sample.add_argument("--records", type=positive_int, default=200_000, help="records on the last day")
-    sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_sample_parser(sub)
     return parser
+
+
+def hour_list(text: str) -> tuple[int, ...]:
+    try:
+        hours = tuple(int(h) for h in text.split(",") if h.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of hours, e.g. 3,17") from None
+    if any(not 0 <= h <= 23 for h in hours):
+        raise argparse.ArgumentTypeError(f"{text!r}: hours are 0 to 23 (UTC)")
+    return hours
+
+
+def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sample = sub.add_parser(
+        "sample", help="only generate sample days of flow logs",
+        description="Write seeded sample days of VPC Flow Logs as AWS delivers them to S3 (gzip Parquet, "
+                    "AWSLogs/.../year=/month=/day=/hour=/): the report day and the days before it. The same "
+                    "seed and options write the same records.")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write AWSLogs/... into")
+    sample.add_argument("--date", type=report_date, required=True, help="the last (report) day, YYYY-MM-DD")
+    sample.add_argument("--days", type=positive_int, default=8, help="days ending with --date (default: 8)")
+    sample.add_argument("--records", type=positive_int, default=200_000,
+                        help="records on the last day; earlier days vary around it (default: 200000)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sample.add_argument("--files-per-hour", type=positive_int, default=None,
+                        help="files per hour (default: 2-6 by volume, as AWS delivers)")
+    sample.add_argument("--workers", type=positive_int, default=None,
+                        help="files written at once (default: 2); the content does not depend on it")
+    sample.add_argument("--missing-hours", type=hour_list, default=(), metavar="H,H,...",
+                        help="UTC hours with no files delivered, e.g. 3,17")
+    for flag, what in (("nat", "NAT gateway traffic"), ("rejects", "rejected traffic"),
+                       ("gateway-endpoint", "gateway endpoint (S3/DynamoDB go through the NAT gateway)"),
+                       ("nodata", "NODATA/SKIPDATA records")):
+        sample.add_argument(f"--no-{flag}", action="store_true", help=f"no {what}")
+    sample.add_argument("-q", "--quiet", action="store_true", help="no line per day written")
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from flowdigest import dates, sample
+
+    if args.days > (args.date - dates.EARLIEST).days + 1:
+        raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
+                        "when VPC Flow Logs began", code=2)
+    profile = sample.DayProfile(
+        nat_traffic=not args.no_nat, rejects=not args.no_rejects, gateway_endpoint=not args.no_gateway_endpoint,
+        nodata=not args.no_nodata, files_per_hour=args.files_per_hour, missing_hours=args.missing_hours)
+
+    def written(day: dt.date, paths: list[Path], rows: int, seconds: float) -> None:
+        if not args.quiet:
+            size = sum(f.stat().st_size for f in paths)
+            print(f"{day}: {rows:,} records in {len(paths)} files ({size / 2**20:.1f} MiB) in {seconds:.1f} s",
+                  flush=True)
+
+    sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed,
+                         profile=profile, workers=args.workers, progress=written)
+    return 0
 
 
 def _print_result(out: Path, output: RenderOutput) -> Path:
@@ -158,13 +220,21 @@ def _print_result(out: Path, output: RenderOutput) -> Path:
     from flowdigest.models import Report
 
     report = Report.model_validate_json((out / output.report_key).read_text())
-    print(output.headline)
-    for entry in report.insights.values():
-        print(f"  {entry.title}: {entry.summary}")
     report_dir = out / output.report_date.isoformat()
-    print(f"report: {report_dir / 'report.json'}")
-    print(f"preview: {report_dir / 'preview.html'}")
+    lines = [output.headline, *(f"  {e.title}: {e.summary}" for e in report.insights.values()),
+             f"report: {report_dir / 'report.json'}", f"preview: {report_dir / 'preview.html'}"]
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `| head`: the reader has what it wanted; the run goes on to post
+        _stdout_to_devnull()
     return report_dir
+
+
+def _stdout_to_devnull() -> None:
+    """Send what is left of stdout nowhere (Python's exit-time flush would fail again)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
@@ -214,6 +284,9 @@ def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
 
     if not args.source.is_dir():
         raise UserError(f"--source {args.source}: no such folder")
+    if args.source.resolve() == Path(args.source.resolve().anchor):  # its walk would take ages
+        raise UserError(f"--source {args.source}: the file system's root; give the folder holding the flow logs",
+                        code=2)
     inventory = _read_inventory(args.inventory)  # a malformed file stops before any work
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
@@ -237,24 +310,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("flowdigest: interrupted", file=sys.stderr)
             return 130
+    from flowdigest.runner import RunError
     from flowdigest.sources import FlowLogError
 
     try:
         if args.command == "sample":
-            from flowdigest import dates, sample
-
-            if args.days > (args.date - dates.EARLIEST).days + 1:
-                raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
-                                "when VPC Flow Logs began", code=2)
-            sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed)
-            return 0
+            return _sample(args)
         output = _demo(args, progress) if args.command == "demo" else _run(args, progress)
         report_dir = _print_result(args.out, output)
         # Posts when SLACK_BOT_TOKEN is set; otherwise says the outbox is the result.
         return post_outbox(report_dir, force=args.force, update=args.update)
-    except (UserError, FlowLogError) as e:
+    except (UserError, FlowLogError, RunError) as e:
         print(f"flowdigest: error: {e}", file=sys.stderr)
         return getattr(e, "code", EXIT_INPUT)
+    except BrokenPipeError:  # stdout closed early (`| head`): nothing left to tell it
+        _stdout_to_devnull()
+        return 0
     except KeyboardInterrupt:
         print("flowdigest: interrupted", file=sys.stderr)
         return 130

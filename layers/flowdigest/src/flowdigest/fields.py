@@ -96,11 +96,25 @@ TGW_FIELDS: tuple[Field, ...] = tuple(
     )
 )
 
+# A Transit Gateway flow log with every field, in AWS's documented order (template.yaml's
+# TgwFlowLogToS3 and tgw_flow_logs table).
+TGW_FORMAT: tuple[str, ...] = (
+    "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id", "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id",
+    "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id", "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr",
+    "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "log-status", "type",
+    "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired",
+    "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service",
+)
+
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS + TGW_FIELDS}
 BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS + TGW_FIELDS}
 
 # Hive partition columns of the AWS S3 layout; Athena (and we) read them as strings.
 PARTITION_COLUMNS: tuple[str, ...] = ("year", "month", "day", "hour")
+# An organisation's bucket adds the account and Region folders above them (template.yaml's
+# enum projections: aws-account-id=..., aws-region=...).
+SOURCE_PARTITION_COLUMNS: tuple[str, ...] = ("aws_account_id", "aws_region")
 
 DEFAULT_FORMAT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.version == 2)
 V5_FORMAT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.version <= 5)

@@ -41,14 +41,28 @@ def _accepted_rejected(report: Report) -> str:
             f"{_change(report, 'rejected_flows')}")
 
 
+def _nothing_to_report(report: Report, title: str) -> tuple[str, list[dict[str, Any]]]:
+    day = report.report_date.isoformat()
+    header = {"type": "header", "text": {"type": "plain_text", "text": title}}
+    bad = report.source.bad_files
+    if not bad:
+        return (f"{title}: no flow logs were delivered for {day}.",
+                [header, _section(f":warning: No flow logs were delivered for {day}; nothing to report.")])
+    first = f"`{escape(bad[0].file)}`: {escape(bad[0].reason)}"
+    more = f" (and {len(bad) - 1} more, listed in the thread)" if len(bad) > 1 else ""
+    which = "the one flow-log file" if len(bad) == 1 else f"all {len(bad)} flow-log files"
+    return (f"{title}: {which} delivered for {day} could not be read.",
+            [header, _section(f":warning: {which.capitalize()} delivered for {day} could not be read and "
+                              f"{'was' if len(bad) == 1 else 'were'} skipped, so there is nothing to report: "
+                              f"{first}{more}.")])
+
+
 def summary_blocks(report: Report) -> tuple[str, list[dict[str, Any]]]:
     day = report.report_date.isoformat()
     t = report.totals
     title = f"VPC flow logs — {day} (UTC)"
     if not report.source.files:
-        text = f"{title}: no flow logs were delivered for {day}."
-        return text, [{"type": "header", "text": {"type": "plain_text", "text": title}},
-                      _section(f":warning: No flow logs were delivered for {day}; nothing to report.")]
+        return _nothing_to_report(report, title)
     fields = [
         f"*Flows*\n{human_count(t.flows)}{_change(report, 'flows')}",
         f"*Bytes*\n{human_bytes(t.bytes)}{_change(report, 'bytes')}",

@@ -52,6 +52,12 @@ def _missing_reason(missing: list[str]) -> str:
             f"(add {fields.format_option(missing)} to the flow log's format)")
 
 
+def _nothing_readable(day: dt.date, bad_files: list[tuple[str, str]]) -> str:
+    if bad_files:  # --skip-bad-files skipped every file there was
+        return f"every flow-log file delivered for {day} was unreadable ({len(bad_files)} skipped)"
+    return f"no flow logs were delivered for {day}"
+
+
 def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
              progress: Progress = _quiet) -> DayPlan:
     """What the day's report needs, from listings alone (nothing is built): the day's files
@@ -69,7 +75,7 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
         insight = INSIGHTS[i]
         missing = [c for c in insight.needs if c not in info.columns]
         if not info.files:
-            skipped[i] = f"no flow logs were delivered for {report_date}"
+            skipped[i] = _nothing_readable(report_date, info.bad_files)
         elif missing:
             skipped[i] = _missing_reason(missing)
         elif insight.needs_history and not history:

@@ -88,10 +88,15 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
 
 def figures(rep: Report, plan: DayPlan, prices: Prices,
             inventory: naming.DayNames | None = None) -> Iterator[tuple[str, go.Figure]]:
-    """The charts of the insights that ran, in report order."""
+    """The charts of the insights that ran, in report order. A day without one data record
+    (say, only NODATA) draws no chart of its traffic: each would be empty, and the summary
+    lines already say there was none; the headline's still shows the earlier days, if any."""
     ctx = context(plan, prices, rep.totals, inventory)
+    idle = rep.totals.flows == 0
     for i, entry in rep.insights.items():
         insight = INSIGHTS[i]
+        if idle and not (insight.chart_without_traffic and plan.history_days):
+            continue
         if entry.status == "ok" and insight.chart is not None:
             fig = insight.chart(entry.rows, ctx)
             if fig is not None:

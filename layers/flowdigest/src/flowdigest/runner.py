@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from flowdigest import naming, pipeline
@@ -17,6 +22,56 @@ from flowdigest.store import LocalStore
 # Two insight queries at a time: measured on 2 cores (bench/), the nine small rollup
 # queries take about 20 % less wall time than one after another.
 QUERY_WORKERS = 2
+# A second run on the same --out waits this long for the first (a run of a busy day takes
+# tens of seconds), then gives up with EX_TEMPFAIL: nothing is half-written either way.
+LOCK_WAIT_SECONDS = float(os.environ.get("FLOWDIGEST_LOCK_WAIT", "120"))
+EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
+EXIT_USAGE = 2
+
+
+class RunError(Exception):
+    """The run could not start (its output folder is unusable or busy): one line, `code` to exit with."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@contextlib.contextmanager
+def output_lock(out: Path, report_date: dt.date, wait: float | None = None,
+                progress: pipeline.Progress = pipeline._quiet) -> Iterator[None]:
+    """Hold OUT/.lock (flock) for the run: one run per output folder, as its rollups and
+    report files are rewritten in place. Also checks --out is a folder it can write."""
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out}: a file, not a folder; choose a folder for the reports", EXIT_USAGE)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for sub in (out / "rollup", out / report_date.isoformat()):
+            if sub.exists() and not sub.is_dir():
+                raise RunError(f"--out {out}: {sub} is a file where the run writes a folder; "
+                               "move it away or choose another --out", EXIT_USAGE)
+        fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise RunError(f"--out {out}: cannot write there ({e.strerror or e})", EXIT_USAGE) from e
+    try:
+        deadline = time.monotonic() + wait
+        said = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not said:
+                    progress(f"--out {out}: another flowdigest run is using it; waiting up to {wait:.0f} s")
+                    said = True
+                if time.monotonic() >= deadline:
+                    raise RunError(f"--out {out}: another flowdigest run is using it (waited {wait:.0f} s); "
+                                   "run again when it has finished", EXIT_BUSY) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = True,
@@ -28,8 +83,21 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
     current; `rebuild_history` builds the day's and the history days' rollups again.
     `inventory`: the account's network inventory, for names (stored as out/<date>/inventory.json)."""
     pipeline.check_insights(insights)  # fail before any work on a typo
+    with output_lock(out, report_date, progress=progress):
+        return _run_locked(source, report_date, out, charts=charts, skip_bad=skip_bad, log_format=log_format,
+                           insights=insights, prices=prices, reuse_rollups=reuse_rollups,
+                           rebuild_history=rebuild_history, progress=progress, inventory=inventory)
+
+
+def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, skip_bad: bool,
+                log_format: str | None, insights: list[str] | None, prices: Prices | None,
+                reuse_rollups: bool, rebuild_history: bool, progress: pipeline.Progress,
+                inventory: Snapshot | None) -> RenderOutput:
+    # Never read the run's own output; the demo's source lives inside --out (OUT/sample)
+    inside = source.resolve().is_relative_to(out.resolve())
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
-                          reuse_rollups=reuse_rollups and not rebuild_history)
+                          reuse_rollups=reuse_rollups and not rebuild_history, exclude=() if inside else (out,),
+                          progress=progress)
     engine.open_day(report_date)  # bad input stops the run here, before any browser starts
     early = _start_browser_early() if charts else None
     try:

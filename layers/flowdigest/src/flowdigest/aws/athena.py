@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from flowdigest import fields, queries
+from flowdigest import fields, queries, s3layout
 from flowdigest.aws.errors import TransientError
 from flowdigest.engine import DayInfo, json_rows
 
@@ -93,8 +93,8 @@ class AthenaEngine:
         self.reports_bucket = settings.reports_bucket
         self.rollup_prefix = settings.rollup_prefix.strip("/") + "/"
         self.source_bucket, self.source_prefix = split_s3(settings.source)
-        self.account = settings.source_account
-        self.region = settings.region
+        self.accounts = settings.source_accounts or ((settings.source_account,) if settings.source_account else ())
+        self.regions = settings.source_regions or (settings.region,)
         self.text = settings.source_format == "plain-text"
         self.layout = settings.source_layout
         self.log_fields = settings.source_fields
@@ -110,19 +110,27 @@ class AthenaEngine:
             self._s3 = boto3.client("s3")
         return self._s3
 
-    def _account(self) -> str:
-        if not self.account:
+    def _accounts(self) -> tuple[str, ...]:
+        if not self.accounts:
             import boto3
 
-            self.account = boto3.client("sts").get_caller_identity()["Account"]
-        return self.account
+            self.accounts = (boto3.client("sts").get_caller_identity()["Account"],)
+        return self.accounts
 
-    def day_prefix(self, day: dt.date) -> str:
+    def day_prefixes(self, day: dt.date) -> list[str]:
+        """The day's folder of every account and Region read (the Glue tables' enum partitions)."""
+        return [self.day_prefix(day, a, r) for a in self._accounts() for r in self.regions]
+
+    def day_prefix(self, day: dt.date, account: str | None = None, region: str | None = None) -> str:
+        account = account or self._accounts()[0]
+        region = region or self.regions[0]
         if self.text and self.layout == "dated-daily":
-            return (f"{self.source_prefix}AWSLogs/{self._account()}/vpcflowlogs/{self.region}/"
-                    f"{day:%Y}/{day:%m}/{day:%d}/")
-        return (f"{self.source_prefix}AWSLogs/aws-account-id={self._account()}/aws-service=vpcflowlogs/"
-                f"aws-region={self.region}/year={day:%Y}/month={day:%m}/day={day:%d}/")
+            return self.source_prefix + s3layout.plain_day_prefix(account, region, day)
+        return self.source_prefix + s3layout.hive_day_prefix(account, region, day)
+
+    def _day_objects(self, day: dt.date, suffix: str) -> list[dict[str, Any]]:
+        return [o for prefix in self.day_prefixes(day) for o in self._objects(self.source_bucket, prefix)
+                if o["Key"].endswith(suffix)]
 
     def _objects(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -135,24 +143,25 @@ class AthenaEngine:
     def open_day(self, day: dt.date) -> DayInfo:
         if self.text:
             return self._open_text_day(day)
-        objects = [o for o in self._objects(self.source_bucket, self.day_prefix(day))
-                   if o["Key"].endswith(".parquet")]
+        objects = self._day_objects(day, ".parquet")
         first_per_hour: dict[int, str] = {}
+        first_per_source: dict[str, str] = {}
         for o in sorted(objects, key=lambda o: o["Key"]):
             m = _HOUR.search(o["Key"])
             if m:
                 first_per_hour.setdefault(int(m.group(1)), o["Key"])
+                first_per_source.setdefault(o["Key"][:m.start()], o["Key"])
         columns: set[str] = set()
-        # One footer per hour: a flow log's format is fixed, so its files share a schema;
-        # several flow logs writing to one prefix still show up hour by hour.
-        for key in first_per_hour.values():
+        # One footer per hour and per account and Region: a flow log's format is fixed, so
+        # its files share a schema; several flow logs writing to one prefix still show up
+        # hour by hour, and every account's own flow logs once at least.
+        for key in sorted({*first_per_hour.values(), *first_per_source.values()}):
             columns.update(c for c in self._parquet_columns(key) if c in fields.BY_COLUMN)
         return DayInfo(columns=columns, files=len(objects), source_bytes=sum(o["Size"] for o in objects),
                        hours_present=set(first_per_hour))
 
     def _open_text_day(self, day: dt.date) -> DayInfo:
-        objects = [o for o in self._objects(self.source_bucket, self.day_prefix(day))
-                   if o["Key"].endswith(TEXT_SUFFIX)]
+        objects = self._day_objects(day, TEXT_SUFFIX)
         hours: set[int] = set()
         for o in objects:
             if self.layout == "dated-daily":

@@ -24,6 +24,14 @@ class PrepareEvent(_Event):
     step: Literal["prepare"]
     report_date: dt.date | None = None  # a backfill names the day
     scheduled_time: dt.datetime | None = None  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
+    # Optional filters of an organisation's bucket (the state machine's input). The query
+    # step does not apply them yet and refuses them (filters()) rather than report it all.
+    account: str | None = Field(None, pattern=r"^\d{12}$")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    vpc: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+
+    def filters(self) -> dict[str, str]:
+        return {k: v for k in ("account", "region", "vpc") if (v := getattr(self, k)) is not None}
 
     @field_validator("report_date")
     @classmethod

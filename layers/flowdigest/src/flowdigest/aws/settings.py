@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from flowdigest import fields
 from flowdigest.aws.errors import SettingsError
 from flowdigest.pricing import Prices, resolve
 
 LOCAL_DIR = "/tmp/flowdigest"  # Lambda's only writable place
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 
 
 class _EnvSettings(BaseModel):
@@ -69,6 +72,11 @@ class QuerySettings(_EnvSettings):
     # athena: s3://bucket/prefix/ holding AWSLogs/...; duckdb: a folder in the same layout
     source: str = Field(alias="FLOWDIGEST_SOURCE")
     source_account: str | None = Field(None, alias="FLOWDIGEST_SOURCE_ACCOUNT")
+    # An organisation's bucket: the accounts and Regions under AWSLogs/ to read, comma lists
+    # (template.yaml's FlowLogAccountIds, FlowLogRegions); default the account above (else
+    # the caller's) and AWS_REGION.
+    source_accounts: tuple[str, ...] = Field((), alias="FLOWDIGEST_SOURCE_ACCOUNTS")
+    source_regions: tuple[str, ...] = Field((), alias="FLOWDIGEST_SOURCE_REGIONS")
     region: str | None = Field(None, alias="AWS_REGION")
     database: str | None = Field(None, alias="FLOWDIGEST_DATABASE")
     workgroup: str | None = Field(None, alias="FLOWDIGEST_WORKGROUP")
@@ -93,6 +101,18 @@ class QuerySettings(_EnvSettings):
             ids = [i.strip() for i in value.split(",") if i.strip()]
             return ids or None
         return value
+
+    @field_validator("source_accounts", "source_regions", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        items = tuple(v.strip() for v in value.split(",") if v.strip())
+        pattern = _ACCOUNT if info.field_name == "source_accounts" else _REGION
+        bad = [v for v in items if not pattern.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not an {'account ID' if pattern is _ACCOUNT else 'AWS Region'}: {', '.join(bad)}")
+        return items
 
     @field_validator("source_fields", mode="before")
     @classmethod

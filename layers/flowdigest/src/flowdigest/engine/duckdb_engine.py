@@ -7,20 +7,27 @@ the Hive partition columns as VARCHAR; `daily_rollup` reads the stored rollups.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
+import tempfile
 import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from flowdigest import fields, queries
 from flowdigest.engine import DayInfo, json_rows
-from flowdigest.sources import DayData, load_day
+from flowdigest.sources import DayData, FlowLogError, load_day
 
 _BUILT_FROM = "_built_from.sha256"  # in dt=<day>/ (a "_" name: dataset readers skip it)
 _SET_FILES = "rollup_set=*/*.parquet"
@@ -31,20 +38,62 @@ def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file under `folder`, then the folders naming them."""
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_file():
+            with path.open("rb+") as f:
+                os.fsync(f.fileno())
+        else:
+            _fsync_dir(path)
+    _fsync_dir(folder)
+
+
+def _remove_stale(folder: Path, pattern: str, age_seconds: float = 3600) -> None:
+    """Temp folders a killed build left behind (a live build's are younger than any build takes)."""
+    now = time.time()
+    for leftover in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > age_seconds:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _overflow(day: dt.date, err: Exception) -> FlowLogError:
+    """The rollup's sums are BIGINT, as Athena's are (where the same sum fails too)."""
+    m = re.search(r"sum\((\w+)\)", str(err))
+    what = m.group(1) if m else "a counter"
+    return FlowLogError(f"{day}: the day's {what} add up past 2^63-1, the most a rollup (BIGINT, as in "
+                        f"Athena) holds: some records' {what} values are damaged")
+
+
 class DuckDBEngine:
     flow_logs_table = "flow_logs"
     rollup_table = "daily_rollup"
 
     def __init__(self, source: Path, rollup_dir: Path, *, skip_bad: bool = False, log_format: str | None = None,
-                 threads: int | None = None, memory_limit: str | None = None, reuse_rollups: bool = True) -> None:
+                 threads: int | None = None, memory_limit: str | None = None, reuse_rollups: bool = True,
+                 exclude: Sequence[Path] = (), progress: Callable[[str], None] | None = None) -> None:
         self.source = source
         self.rollup_dir = rollup_dir
+        self.exclude = (rollup_dir, *exclude)  # never read as flow logs: the run's own output
+        self._progress = progress or (lambda _: None)
+        # rollup files whose footer read back, by (path, size, mtime): checked once a process
+        self._readable: set[tuple[str, int, int]] = set()
+        self._damaged: set[tuple[str, int, int]] = set()
         self.reuse_rollups = reuse_rollups
         self.skip_bad = skip_bad
         self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
         self._rollup_sqls: dict[dt.date, str] = {}
-        self._rollup_view: set[dt.date] | None = None  # the days daily_rollup was defined over
+        self._rollup_view: list[Path] | None = None  # the files daily_rollup was defined over
         self._view_lock = threading.Lock()
         self.con = duckdb.connect()
         # GLOBAL: queries run on cursors (one per thread), which do not inherit session settings
@@ -61,7 +110,8 @@ class DuckDBEngine:
 
     def _day(self, day: dt.date) -> DayData:
         if day not in self._days:
-            self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad, log_format=self.log_format)
+            self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad, log_format=self.log_format,
+                                      exclude=self.exclude)
         return self._days[day]
 
     def open_day(self, day: dt.date) -> DayInfo:
@@ -114,7 +164,7 @@ class DuckDBEngine:
 
     def rollup_current(self, day: dt.date) -> bool:
         stamp = self.rollup_dir / f"dt={day.isoformat()}" / _BUILT_FROM
-        if not self.reuse_rollups or not stamp.exists():
+        if not self.reuse_rollups or not stamp.exists() or not self._stored_files(day):
             return False
         want = self._fingerprint(day, self._rollup_sql(day))
         return bool(want) and stamp.read_text().strip() == want
@@ -123,49 +173,90 @@ class DuckDBEngine:
         self._register_flow_logs(self._day(day))
         sql = self._rollup_sql(day)
         out = self.rollup_dir / f"dt={day.isoformat()}"
-        tmp = self.rollup_dir / f".dt={day.isoformat()}.tmp"
         self.rollup_dir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        # One folder per grouping set (rollup_set=flows/...), as Athena's UNLOAD writes
-        # them: a query for one set reads only its files. dt lives in the folder name.
-        self.con.execute(
-            f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} "
-            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}')"
-        )
-        if stamp := self._fingerprint(day, sql):
-            (tmp / _BUILT_FROM).write_text(stamp + "\n")
-        # swap the whole day in: readers never see half a rollup
-        old = self.rollup_dir / f".dt={day.isoformat()}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_stale(self.rollup_dir, f".dt={day.isoformat()}.*")
+        # a folder of this build's own: a crashed or concurrent build never shares it
+        tmp = Path(tempfile.mkdtemp(prefix=f".dt={day.isoformat()}.", suffix=".tmp", dir=self.rollup_dir))
+        try:
+            # One folder per grouping set (rollup_set=flows/...), as Athena's UNLOAD writes
+            # them: a query for one set reads only its files. dt lives in the folder name.
+            try:
+                self.con.execute(
+                    f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION "
+                    "zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}', OVERWRITE_OR_IGNORE)"
+                )
+            except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:
+                raise _overflow(day, e) from e
+            if stamp := self._fingerprint(day, sql):
+                (tmp / _BUILT_FROM).write_text(stamp + "\n")
+            _fsync_tree(tmp)  # on disk before the rename makes it the day's rollup
+            # swap the whole day in: readers never see half a rollup
+            old = tmp.with_suffix(".old")
+            if out.exists():
+                out.rename(old)
+            tmp.rename(out)
+            _fsync_dir(self.rollup_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     # -- the stored rollups -------------------------------------------------------------
     def rollup_days(self) -> set[dt.date]:
+        return {day for day, _ in self._stored()}
+
+    def _stored_files(self, day: dt.date) -> list[Path]:
+        return next((files for d, files in self._stored() if d == day), [])
+
+    def _stored(self) -> list[tuple[dt.date, list[Path]]]:
+        """Each stored day's rollup files, for the days whose files all read back.
+
+        A damaged day (a 0-byte or cut-off file left by a crash, say) counts as missing, so
+        the run builds it again from its logs instead of failing on it at every query.
+        """
         if not self.rollup_dir.is_dir():
-            return set()
-        days = set()
-        for d in self.rollup_dir.iterdir():
+            return []
+        stored = []
+        for d in sorted(self.rollup_dir.iterdir()):
             m = _DT_DIR.match(d.name)
-            if m and any(d.glob(_SET_FILES)):
-                days.add(dt.date.fromisoformat(m.group(1)))
-        return days
+            files = sorted(d.glob(_SET_FILES)) if m else []
+            if files and all(self._readable_rollup(f) for f in files):
+                stored.append((dt.date.fromisoformat(m.group(1)), files))  # type: ignore[union-attr]
+        return stored
+
+    def _readable_rollup(self, path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key in self._readable:
+            return True
+        if key in self._damaged:
+            return False
+        try:
+            if st.st_size == 0:
+                raise ValueError("0 bytes")
+            pq.read_metadata(path)
+        except (ValueError, pa.ArrowException, OSError) as e:
+            self._damaged.add(key)
+            self._progress(f"{path.parent.parent.name}: the stored rollup {path.relative_to(self.rollup_dir)} "
+                           f"is unreadable ({' '.join(str(e).split())[:120]}); building it again from the day's logs")
+            return False
+        self._readable.add(key)
+        return True
 
     def _register_rollup(self) -> None:
-        """(Re)define daily_rollup over the stored rollups when the days stored changed."""
+        """(Re)define daily_rollup over the stored rollups when the files stored changed."""
         with self._view_lock:
-            days = self.rollup_days()
-            if days != self._rollup_view:
-                self._define_rollup_view(bool(days))
-                self._rollup_view = days
+            files = [f for _, day_files in self._stored() for f in day_files]
+            if files != self._rollup_view:
+                self._define_rollup_view(files)
+                self._rollup_view = files
 
-    def _define_rollup_view(self, any_stored: bool) -> None:
-        pattern = self.rollup_dir / "dt=*" / _SET_FILES
-        if any_stored:
-            src = (f"read_parquet({_quote(pattern)}, hive_partitioning = true, "
-                   "hive_types_autocast = false)")
+    def _define_rollup_view(self, files: list[Path]) -> None:
+        if files:  # listed, not globbed: a damaged day left on disk is not read
+            listed = "[" + ", ".join(_quote(f) for f in files) + "]"
+            src = f"read_parquet({listed}, hive_partitioning = true, hive_types_autocast = false)"
         else:
             cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in queries.ROLLUP_SCHEMA.items())
             src = f"(SELECT {cols} WHERE false)"

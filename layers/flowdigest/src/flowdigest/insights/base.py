@@ -52,6 +52,7 @@ class Insight:
     order: int = 1000  # place in the report (lowest first; ties by id)
     summary_rank: int | None = None  # its summary line leads the Slack message, in this rank
     is_headline: bool = False  # its rows give the report's comparison with earlier days
+    chart_without_traffic: bool = False  # drawn on a day with no data record, beside earlier days
     folder: Path | None = None  # set by the registry: where query.sql is
 
     @property

@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowdigest import fields
-from flowdigest.sources import layout, parquet
+from flowdigest.sources import batches, layout, parquet
 from flowdigest.sources.errors import FlowLogError
 from flowdigest.sources.hours import day_start, missing_hours_text, record_hours, start_in_day
-from flowdigest.sources.text import parse_format, parse_lines, parse_text, read_text_file
+from flowdigest.sources.text import parse_format, parse_lines, parse_text, read_text_bytes, read_text_file
 
 _WORKERS = min(4, os.cpu_count() or 1)
 
@@ -66,10 +66,11 @@ class DayData:
     inputs: list[tuple[str, int, int]] = field(default_factory=list)
     layout: str = ""  # "hive", "dated" (YYYY/MM/DD), "loose" (records' start), joined by "+"
     note: str = ""  # why the day is empty, when it is
+    table_files: int = 0  # files read into text_tables (tables of the same columns are joined)
 
     @property
     def files(self) -> int:
-        return len(self.parquet_files) + len(self.text_tables)
+        return len(self.parquet_files) + self.table_files
 
     @property
     def missing_hours(self) -> list[int]:
@@ -84,6 +85,7 @@ class _Part:
     hours: set[int]
     parquet_file: Path | None = None
     table: pa.Table | None = None
+    text: bytes | None = None  # a dated text file's bytes, to be read with its hour's others
 
 
 def load_day(
@@ -92,6 +94,7 @@ def load_day(
     *,
     skip_bad: bool = False,
     log_format: str | Sequence[str] | None = None,
+    exclude: Sequence[Path] = (),
 ) -> DayData:
     """Collect the day's flow-log files under `root`.
 
@@ -101,13 +104,14 @@ def load_day(
     Raises FlowLogError when `root` does not exist or holds no flow-log files at all (the
     message names the layouts looked for). A source holding flow logs, but none for this
     day, is an empty DayData (its `note` says so), as Athena answers an empty partition:
-    the report then says "no flow logs were delivered for <day>".
+    the report then says "no flow logs were delivered for <day>". Folders in `exclude` (the
+    run's own output) are not read.
     """
     root = Path(root)
     if not root.exists():
         raise FlowLogError(root, "no such folder")
     fmt = parse_format(log_format, "log_format") if log_format is not None else None
-    found = layout.scan(root, day)
+    found = layout.scan(root, day, exclude)
     if not found.candidates and not found.dated_layout:
         raise FlowLogError(root, found.no_files_reason())
     # In a tree of dated folders, files beside them (with no date) are not the day's.
@@ -118,39 +122,64 @@ def load_day(
     kinds: set[str] = set()
     hive = True
 
-    def attempt(c: layout.Candidate) -> _Part | FlowLogError | None:
+    def attempt(c: layout.Candidate, text: bytes | None = None) -> _Part | FlowLogError | None:
+        """The file's part; a dated text file's bytes first (`text`: read them, not the file)."""
         try:
             try:
-                return _load_file(c, day, lo, fmt)
+                if text is None and c.kind == "text" and c.dated and c.hour is not None:
+                    return _Part(set(), {c.hour}, text=batches.strip_bom(read_text_bytes(c.path)))
+                return _load_file(c, day, lo, fmt, text)
             except (pa.ArrowException, OSError) as e:  # damage the readers did not foresee
                 raise FlowLogError(c.path, f"unreadable: {e}") from e
         except FlowLogError as e:
             return e
 
+    def add(c: layout.Candidate, part: _Part | FlowLogError | None) -> None:
+        nonlocal hive
+        if isinstance(part, FlowLogError):
+            if not skip_bad:
+                raise part
+            data.bad_files.append((str(c.path), part.reason if part.path == str(c.path) else str(part)))
+            return
+        if part is None:
+            return
+        if part.parquet_file is not None:
+            data.parquet_files.append(part.parquet_file)
+            hive = hive and c.hive
+        if part.table is not None:
+            data.text_tables.append(part.table)
+        data.table_files += part.table is not None or part.text is not None
+        data.columns |= part.columns
+        data.hours_present |= part.hours
+        st = c.path.stat()
+        data.total_bytes += st.st_size
+        data.inputs.append((str(c.path), st.st_size, st.st_mtime_ns))
+        kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
+
     # Files are independent; gunzip and Arrow's parsers release the GIL, so threads help.
     pool = ThreadPoolExecutor(max(1, min(_WORKERS, len(chosen))))
+    groups: dict[tuple[int | None, bytes], list[tuple[layout.Candidate, bytes]]] = {}
     try:
         for c, part in zip(chosen, pool.map(attempt, chosen), strict=True):
-            if isinstance(part, FlowLogError):
-                if not skip_bad:
-                    raise part
-                data.bad_files.append((str(c.path), part.reason if part.path == str(c.path) else str(part)))
+            key = batches.batch_key(part.text) if isinstance(part, _Part) and part.text is not None else None
+            if key is not None and isinstance(part, _Part) and part.text is not None:
+                groups.setdefault((c.hour, key), []).append((c, part.text))
+            else:
+                add(c, attempt(c, part.text) if isinstance(part, _Part) and part.text is not None else part)
+        for (hour, key), files in groups.items():
+            table = _parse_batch(key, [text for _, text in files], fmt) if len(files) > 1 else None
+            if table is None:  # read alone, or the group needs the careful reader: file by file
+                for c, text in files:
+                    add(c, attempt(c, text))
                 continue
-            if part is None:
-                continue
-            if part.parquet_file is not None:
-                data.parquet_files.append(part.parquet_file)
-                hive = hive and c.hive
-            if part.table is not None:
-                data.text_tables.append(part.table)
-            data.columns |= part.columns
-            data.hours_present |= part.hours
-            st = c.path.stat()
-            data.total_bytes += st.st_size
-            data.inputs.append((str(c.path), st.st_size, st.st_mtime_ns))
-            kinds.add("hive" if c.hive else "dated" if c.dated else "loose")
+            part = _Part(set(table.column_names), {hour} if hour is not None else set(),
+                         table=with_partitions(table, day, hour))
+            add(files[0][0], part)
+            for c, _ in files[1:]:
+                add(c, _Part(set(), set(), text=b""))  # counted and fingerprinted; records in the first's
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
+    data.text_tables = _joined(data.text_tables)
     data.hive = bool(data.parquet_files) and hive
     data.layout = "+".join(k for k in ("hive", "dated", "loose") if k in kinds)
     if not data.files:
@@ -158,12 +187,15 @@ def load_day(
     return data
 
 
-def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | None) -> _Part | None:
-    """One candidate's records for the day, or None when it holds none of the day's."""
+def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | None,
+               text: bytes | None = None) -> _Part | None:
+    """One candidate's records for the day, or None when it holds none of the day's
+    (`text`: a text file's bytes, already read)."""
     if not c.dated and c.stamp is not None and abs((c.stamp.date() - day).days) > 1:
         return None  # a loose file delivered days away cannot hold this day's records
     if c.kind == "parquet":
         meta, columns = parquet.read_footer(c.path)
+        parquet.check_counters(c.path, meta, columns)
         if c.dated:
             hours = {c.hour} if c.hour is not None else (
                 parquet.hours_in_file(c.path, lo) if "start" in columns else set()
@@ -174,7 +206,7 @@ def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | 
             return None
         return _Part(set(columns), hours, parquet_file=c.path if how == "all" else None, table=table)
 
-    table = read_text_file(c.path, log_format=fmt)
+    table = parse_text(read_text_bytes(c.path) if text is None else text, str(c.path), log_format=fmt)
     if table.num_columns == 0:
         raise FlowLogError(c.path, "no header line and no records (a blank file)")
     names = set(table.column_names)
@@ -192,6 +224,26 @@ def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | 
     if table.num_rows == 0:
         return None
     return _Part(names, record_hours(table.column("start"), lo), table=table)
+
+
+def _parse_batch(key: bytes, texts: list[bytes], fmt: Sequence[str] | None) -> pa.Table | None:
+    """The files' records parsed as one text, or None to read them one by one (to name the
+    bad file's line, or to tell a blank file)."""
+    try:
+        table = parse_text(batches.join(key, texts), "batch", log_format=fmt)
+    except (FlowLogError, pa.ArrowException):
+        return None
+    return table if table.num_columns else None
+
+
+def _joined(tables: list[pa.Table]) -> list[pa.Table]:
+    """One table per set of columns: a day of 1,440 per-minute files is then one scan for
+    the engine, not a union of 1,440 (whose planning cost grew with the files)."""
+    by_columns: dict[tuple[str, ...], list[pa.Table]] = {}
+    for t in tables:
+        by_columns.setdefault(tuple(t.column_names), []).append(t)
+    return [group[0] if len(group) == 1 else pa.concat_tables(group).combine_chunks()
+            for group in by_columns.values()]
 
 
 def with_partitions(table: pa.Table, day: dt.date, hour: int | None) -> pa.Table:

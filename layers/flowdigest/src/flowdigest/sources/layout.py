@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -147,32 +148,70 @@ def _file(path: Path, w: _Where, day: dt.date, scan: Scan) -> None:
     ))
 
 
-def scan(root: Path, day: dt.date) -> Scan:
-    """Walk `root` for the day's candidate files (all loose flow-log files, and the day's dated ones)."""
+# flowdigest's own output, never read as flow logs: rollup folders (by name), and folders
+# holding a rollup's stamp or a report (the report files are not flow logs; a rollup's
+# Parquet files would be read as flow logs without their start column).
+_OWN_FOLDER = re.compile(r"^(?:rollup_set=.*|dt=\d{4}-\d{2}-\d{2})$")
+_OWN_MARKERS = ("_built_from.sha256", "report.json")
+# A flow-log tree, even a year of it, enters few folders (other days' are pruned); a walk
+# past this many is of something else (`--source /`, a home folder) and would take ages.
+MAX_FOLDERS = 10_000
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode): the same folder however it is reached (links); None if it is gone."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
+    """Walk `root` for the day's candidate files (all loose flow-log files, and the day's dated ones).
+
+    Folders in `exclude` (the run's output folder), and any rollup or report folder, are skipped.
+    """
     found = Scan()
     if root.is_file():
         _file(root, _Where(), day, found)
         return found
 
-    seen: set[Path] = set()
+    seen = {k for k in map(_identity, exclude) if k is not None}
+    entered = 0
 
     def walk(folder: Path, w: _Where) -> None:
-        real = folder.resolve()
-        if real in seen:  # a symlink loop, or the same folder linked twice
+        nonlocal entered
+        key = _identity(folder)
+        if key is None or key in seen:  # a symlink loop, the same folder linked twice, or excluded
             return
-        seen.add(real)
+        seen.add(key)
+        entered += 1
+        if entered > MAX_FOLDERS:
+            raise FlowLogError(
+                root, f"more than {MAX_FOLDERS} folders under it: not a folder of flow logs? "
+                f"Point --source at the flow logs' folder; {EXPECTED}"
+            )
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
             raise FlowLogError(folder, f"cannot list folder: {e.strerror or e}") from e
+        if any(e.name in _OWN_MARKERS for e in entries):
+            return
         for entry in entries:
             if entry.name.startswith((".", "_")):  # .DS_Store, _SUCCESS, .tmp parts
                 continue
-            if entry.is_dir():
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError:  # a link it may not follow (/proc/1/cwd): not a flow-log file
+                continue
+            if is_dir:
+                if _OWN_FOLDER.match(entry.name):
+                    continue
                 sub = _enter(w, entry.name, day, found)
                 if sub is not None:
                     walk(Path(entry.path), sub)
-            elif entry.is_file():
+            elif is_file:
                 _file(Path(entry.path), w, day, found)
 
     walk(root, _Where())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flowdigest import fields
@@ -38,6 +39,29 @@ def read_footer(path: Path) -> tuple[pq.FileMetaData, list[str]]:
     except (pa.ArrowException, OSError) as e:
         raise FlowLogError(path, f"not a readable Parquet file (truncated or corrupt): {e}") from e
     return meta, check_schema(path, schema)
+
+
+def check_counters(path: Path, meta: pq.FileMetaData, columns: list[str]) -> None:
+    """FlowLogError naming the column and row of a negative packets/bytes value.
+
+    Row-group statistics clear a file without reading it; only a file whose minimum is
+    negative (or has no statistics) has the column read.
+    """
+    names = meta.schema.names
+    for column in ("packets", "bytes"):
+        if column not in columns:
+            continue
+        idx = names.index(column)
+        mins = [meta.row_group(i).column(idx).statistics for i in range(meta.num_row_groups)
+                if meta.row_group(i).num_rows]
+        if all(st is not None and st.has_min_max and st.min >= 0 for st in mins):
+            continue
+        values = _read(path, columns=[column]).column(column)
+        negative = pc.less(values, 0)
+        if pc.any(negative).as_py():
+            row = pc.index(negative, True).as_py()
+            raise FlowLogError(path, f"column {column}: record {row + 1}: {values[row].as_py()} is negative "
+                               "(a count of traffic cannot be)")
 
 
 def check_schema(path: Path, schema: pa.Schema) -> list[str]:

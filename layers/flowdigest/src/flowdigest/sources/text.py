@@ -40,6 +40,10 @@ def _field_names() -> pa.Array:
     # built on first use: pa.array() on a list imports pandas, ~35 MiB a process needs no more
     return pa.array(list(fields.BY_NAME))
 _INT_RANGE = {pa.int32(): 2**31, pa.int64(): 2**63}
+# Arrow's threaded CSV parse costs about 2 ms to start: a minute's file of a few records
+# parses faster on the calling thread (load_day already reads files in parallel)
+_THREADED_PARSE = 1 << 20
+COUNTERS = ("packets", "bytes")  # counts: a negative one is damage, not traffic
 
 
 def parse_format(spec: str | Sequence[str], source: str = "log format", where: str = "") -> tuple[str, ...]:
@@ -50,7 +54,7 @@ def parse_format(spec: str | Sequence[str], source: str = "log format", where: s
         raise FlowLogError(source, f"{where}{e}") from None
 
 
-def _header_names(tokens: list[str]) -> list[str] | None:
+def header_names(tokens: list[str]) -> list[str] | None:
     """The tokens, if this line is a header rather than a record.
 
     Every token must look like a field name and at least half must be known ones: record
@@ -121,15 +125,23 @@ def parse_lines(
     return _parse_lines(enumerate(lines, 1), source, fmt)
 
 
-def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | None:
-    """Arrow's CSV reader on the regular case; None means "use the careful path"."""
+def first_line(data: bytes) -> tuple[int, bytes, list[str]] | None:
+    """(offset of its newline or -1, the first line, its tokens); None if it is not UTF-8."""
     nl = data.find(b"\n")
     first = (data[:nl] if nl >= 0 else data).rstrip(b"\r")
     try:
-        tokens = first.decode().split()
+        return nl, first, first.decode().split()
     except UnicodeDecodeError:
         return None
-    header = _header_names(tokens) if tokens else None
+
+
+def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | None:
+    """Arrow's CSV reader on the regular case; None means "use the careful path"."""
+    line = first_line(data)
+    if line is None:
+        return None
+    nl, first, tokens = line
+    header = header_names(tokens) if tokens else None
     if header is not None:
         names = tuple(fields.token_name(t) or "" for t in header)
         if not all(n in fields.BY_NAME for n in names):
@@ -154,7 +166,7 @@ def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | Non
     try:
         table = pacsv.read_csv(
             pa.BufferReader(body),
-            read_options=pacsv.ReadOptions(column_names=columns),
+            read_options=pacsv.ReadOptions(column_names=columns, use_threads=len(body) > _THREADED_PARSE),
             parse_options=pacsv.ParseOptions(
                 delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=True
             ),
@@ -167,9 +179,15 @@ def _parse_fast(data: bytes, log_format: Sequence[str] | None) -> pa.Table | Non
     # A different header mid-file whose fields are all strings would pass as a record.
     col0 = table.column(0)
     names_in_data = pa.types.is_string(col0.type) and pc.any(pc.is_in(col0, _field_names())).as_py()
-    if names_in_data:
-        return None
+    if names_in_data or _any_negative(table):
+        return None  # the careful path names the line
     return table.cast(schema)
+
+
+def _any_negative(table: pa.Table) -> bool:
+    return any(
+        c in table.column_names and (pc.min(table.column(c)).as_py() or 0) < 0 for c in COUNTERS
+    )
 
 
 def _text_lines(data: bytes, source: str) -> Iterator[tuple[int, str]]:
@@ -214,7 +232,7 @@ def _parse_lines(lines: Iterable[tuple[int, str]], source: str, log_format: Sequ
         tokens = line.split()  # any run of whitespace: tolerates doubled spaces and \r
         if not tokens:
             continue
-        header = _header_names(tokens) if tokens[0][0] in "$abcdefghijklmnopqrstuvwxyz" else None
+        header = header_names(tokens) if tokens[0][0] in "$abcdefghijklmnopqrstuvwxyz" else None
         if header is not None:
             new = parse_format(header, source, f"line {lineno}: ")
             if new != names:
@@ -260,6 +278,10 @@ def _to_table(names: tuple[str, ...], rows: list[list[str]], linenos: list[int],
                 arr = pc.cast(arr, target)
             except pa.ArrowException as e:
                 raise _bad_value(name, target, values, linenos, source, e) from e
+        if name in COUNTERS and (pc.min(arr).as_py() or 0) < 0:
+            at = pc.index(pc.less(arr, 0), True).as_py()
+            raise FlowLogError(source, f"line {linenos[at]}: field {name}: {show(values[at])} is negative "
+                               "(a count of traffic cannot be)")
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=fields.schema([fields.BY_NAME[n].column for n in names]))
 

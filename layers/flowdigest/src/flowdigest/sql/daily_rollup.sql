@@ -34,12 +34,18 @@ SELECT
     CAST(SUM(bytes) AS BIGINT) AS bytes,
     '{date}' AS dt
 FROM (
+    -- AWS may write a missing string as NULL or as '-' in Parquet: every string read is
+    -- NULLIF(x, '-'), so both are NULL from here on (text logs' '-' already reads as NULL)
     SELECT
-        "hour", log_status, "action", interface_id, instance_id, srcaddr, dstaddr, dstport, protocol,
-        flow_direction, traffic_path, pkt_src_aws_service, pkt_dst_aws_service, packets, bytes,
-        pkt_srcaddr <> srcaddr AS src_translated,
-        pkt_dstaddr <> dstaddr AS dst_translated,
-        CASE WHEN "action" = 'REJECT' THEN srcaddr END AS rejected_srcaddr,
+        "hour", NULLIF(log_status, '-') AS log_status, NULLIF("action", '-') AS "action",
+        NULLIF(interface_id, '-') AS interface_id, NULLIF(instance_id, '-') AS instance_id,
+        NULLIF(srcaddr, '-') AS srcaddr, NULLIF(dstaddr, '-') AS dstaddr, dstport, protocol,
+        NULLIF(flow_direction, '-') AS flow_direction, traffic_path, packets, bytes,
+        NULLIF(pkt_src_aws_service, '-') AS pkt_src_aws_service,
+        NULLIF(pkt_dst_aws_service, '-') AS pkt_dst_aws_service,
+        NULLIF(pkt_srcaddr, '-') <> NULLIF(srcaddr, '-') AS src_translated,
+        NULLIF(pkt_dstaddr, '-') <> NULLIF(dstaddr, '-') AS dst_translated,
+        CASE WHEN "action" = 'REJECT' THEN NULLIF(srcaddr, '-') END AS rejected_srcaddr,
         CASE WHEN "action" = 'REJECT' THEN dstport END AS rejected_dstport
     FROM {flow_logs}
     WHERE "year" = '{year}' AND "month" = '{month}' AND "day" = '{day}'

@@ -91,7 +91,7 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="gateway_endpoint", title="Gateway-endpoint check",
     needs=("pkt_dst_aws_service", "interface_id", "srcaddr", "dstaddr", "bytes"),
-    uses=("traffic_path", "flow_direction", "pkt_srcaddr", "pkt_dstaddr", "pkt_src_aws_service"),
+    uses=("traffic_path", "flow_direction", "pkt_srcaddr", "pkt_dstaddr", "pkt_src_aws_service", "instance_id"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
     order=40, summary_rank=1,
 )

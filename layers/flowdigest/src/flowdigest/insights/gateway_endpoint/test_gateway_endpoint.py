@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowdigest.insights.testing import run
+from flowdigest.insights.testing import Row, run
 
 
 def _egress(service: str, path: int | None, nbytes: int, direction: str | None = "egress") -> dict:
@@ -24,4 +24,18 @@ def test_bytes_by_service_and_path() -> None:
         {"service": "DYNAMODB", "path": "unknown", "direction": "to_service", "bytes": 200, "flows": 1},
         {"service": "S3", "path": "gateway_endpoint", "direction": "to_service", "bytes": 1024, "flows": 2},
         {"service": "S3", "path": "internet_gateway", "direction": "to_service", "bytes": 300, "flows": 1},
+    ]
+
+
+def test_an_eks_node_is_not_a_nat_gateway() -> None:
+    # Pod 10.0.1.77 on node 10.0.1.5 (instance i-node): the packet address differs from the
+    # record's, as on a NAT gateway, but the record has an instance id. So the node's S3
+    # bytes keep their path, and the instance's traffic_path 1 still means a NAT gateway that
+    # is not logged (no NAT gateway interface is).
+    pod = {**_egress("EC2", 1, 10), "dstaddr": "10.0.2.2", "pkt_dstaddr": "10.0.2.2",
+           "pkt_srcaddr": "10.0.1.77", "pkt_dst_aws_service": None}
+    node: list[Row] = [{**r, "instance_id": "i-node"} for r in (pod, _egress("S3", 7, 1000), _egress("S3", 1, 64))]
+    assert run("gateway_endpoint", record_rows=node) == [
+        {"service": "S3", "path": "gateway_endpoint", "direction": "to_service", "bytes": 1000, "flows": 1},
+        {"service": "S3", "path": "nat", "direction": "to_service", "bytes": 64, "flows": 1},
     ]

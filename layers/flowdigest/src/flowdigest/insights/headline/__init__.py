@@ -78,5 +78,5 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="headline", title="Headline", needs=("action", "bytes", "packets"),
     summary=summary, details=details, chart=chart, chart_alt=alt,
-    order=10, is_headline=True,
+    order=10, is_headline=True, chart_without_traffic=True,  # the earlier days still show
 )

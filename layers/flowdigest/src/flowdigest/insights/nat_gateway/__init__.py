@@ -69,7 +69,7 @@ def alt(rows: Rows, ctx: Context) -> str:
 INSIGHT = Insight(
     id="nat_gateway", title="NAT gateway",
     needs=("interface_id", "srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr", "bytes"),
-    uses=("pkt_src_aws_service", "pkt_dst_aws_service"),
+    uses=("pkt_src_aws_service", "pkt_dst_aws_service", "instance_id"),  # instance_id: EKS nodes are not NAT
     summary=summary, details=details, chart=chart, chart_alt=alt,
     order=50, summary_rank=2,
 )

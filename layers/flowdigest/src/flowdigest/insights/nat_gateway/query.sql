@@ -1,7 +1,9 @@
 -- NAT gateway: bytes it processed (its public leg, both directions), the internal
 -- addresses behind them and the external addresses they reached. NAT gateway interfaces
--- are recognised as in gateway_endpoint.sql: an interface with a record whose packet
--- address differs from its record address (src_translated / dst_translated). Their
+-- are recognised as in gateway_endpoint's query.sql: an interface with a record that has
+-- no instance id and whose packet address differs from its record address
+-- (src_translated / dst_translated); an EKS node's pods differ too, but its records carry
+-- the node's instance id (without the instance-id field, EKS nodes count as NAT). Their
 -- private addresses are where the private leg of outbound packets goes: the dstaddr of
 -- any dst_translated record on a NAT gateway interface (a NAT gateway may have several,
 -- and there may be several NAT gateways: it is one set over all of them).
@@ -27,7 +29,8 @@ WITH ok AS (
         COALESCE(pkt_dst_aws_service, pkt_src_aws_service) AS service,
         bytes, flows,
         interface_id IS NOT NULL
-            AND COALESCE(bool_or(dst_translated OR src_translated) OVER (PARTITION BY interface_id), false)
+            AND COALESCE(bool_or((dst_translated OR src_translated) AND instance_id IS NULL)
+                         OVER (PARTITION BY interface_id), false)
             AS on_nat
     FROM {rollup}
     WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
@@ -46,8 +49,15 @@ sides AS (
 ),
 legs AS (
     -- back to one row per record (side 1: nat_address is about its srcaddr)
+    -- a sender is what an internal address sent out through the NAT (the private leg's
+    -- outbound records, dst_translated); the private leg's replies (src_translated only)
+    -- repeat the public leg's inbound bytes and are not what anyone sent: left out
     SELECT
-        CASE WHEN COALESCE(src_translated OR dst_translated, false) THEN 'sender' ELSE 'destination' END AS leg,
+        CASE
+            WHEN COALESCE(dst_translated, false) THEN 'sender'
+            WHEN COALESCE(src_translated, false) THEN 'reply'
+            ELSE 'destination'
+        END AS leg,
         CASE
             -- private leg: the internal address
             WHEN COALESCE(src_translated OR dst_translated, false)
@@ -74,6 +84,7 @@ grouped AS (
              THEN COALESCE(SUM(CASE WHEN leg = 'destination' THEN flows END), 0)
              ELSE SUM(flows) END AS flows
     FROM legs
+    WHERE leg <> 'reply'
     GROUP BY GROUPING SETS ((leg, address), ())
 ),
 ranked AS (
