@@ -97,7 +97,8 @@ class World:
         """One environment value of the template, as the stack would set it here."""
         sandbox_values = {
             "FLOWDIGEST_REPORTS_BUCKET": self.bucket, "FLOWDIGEST_SOURCE": "/var/flowlogs",
-            "FLOWDIGEST_SOURCE_ACCOUNT": "", "FLOWDIGEST_SOURCE_FORMAT": "parquet",
+            "FLOWDIGEST_SOURCE_ACCOUNT": "", "FLOWDIGEST_SOURCE_ACCOUNTS": "", "FLOWDIGEST_SOURCE_REGIONS": "",
+            "FLOWDIGEST_SOURCE_FORMAT": "parquet",
             "FLOWDIGEST_SOURCE_LAYOUT": "hive-hourly", "FLOWDIGEST_SOURCE_FIELDS": "",
             "FLOWDIGEST_DATABASE": "flowdigest", "FLOWDIGEST_WORKGROUP": "flowdigest",
             "SLACK_SECRET_NAME": self.secret_arn, "FLOWDIGEST_LEDGER_TABLE": self.ledger,
