@@ -1,7 +1,9 @@
 """Query function: the `prepare` step (resolve the day, check its files and fields, build
-the daily rollup) and the `insight` step (one insight's query), for Step Functions.
+the daily rollup), the `inventory` step (the account's network inventory, read-only EC2
+Describe calls, stored beside the report, and the day's bytes per interface from the
+rollup) and the `insight` step (one insight's query), for Step Functions.
 
-Events: events/prepare.json, events/insight.json. Athena in AWS; DuckDB over a folder or
+Events: events/prepare.json, events/inventory.json, events/insight.json. Athena in AWS; DuckDB over a folder or
 generated sample days with events/env.local.json.
 """
 
@@ -14,9 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flowdigest import pipeline
 from flowdigest.aws.engines import ensure_rollups, ensure_sample, make_engine
 from flowdigest.aws.errors import InvalidEvent
-from flowdigest.aws.events import PrepareEvent, parse_query
+from flowdigest.aws.events import InventoryEvent, PrepareEvent, parse_query
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
-from flowdigest.aws.settings import QuerySettings
+from flowdigest.aws.settings import QuerySettings, StoreSettings
+from flowdigest.inventory import aws as inventory_aws
 
 SETTINGS = QuerySettings.from_env()  # cold start: a misconfigured function fails here, once
 ENGINE = make_engine(SETTINGS)
@@ -38,6 +41,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="FlowLogFiles", unit=MetricUnit.Count, value=plan.files)
         metrics.add_metric(name="InsightsSkipped", unit=MetricUnit.Count, value=len(plan.skipped))
         return plan.model_dump(mode="json")
+
+    if isinstance(request, InventoryEvent):
+        logger.append_keys(report_date=request.plan.report_date.isoformat(), step="inventory")
+        ensure_rollups(ENGINE, SETTINGS, request.plan)
+        snapshot = inventory_aws.collect(inventory_aws.client(SETTINGS.region))  # degrades, never raises
+        if not snapshot.available:
+            logger.warning(snapshot.reason)
+        store = StoreSettings.from_env().make_store()
+        output = pipeline.inventory_step(ENGINE, request.plan, snapshot, store)
+        metrics.add_metric(name="InventoryInterfaces", unit=MetricUnit.Count, value=len(snapshot.interfaces))
+        return output.model_dump(mode="json")
 
     logger.append_keys(report_date=request.plan.report_date.isoformat(), step="insight",
                        insight=request.insight)

@@ -1,7 +1,8 @@
 """Render function: the report, its charts (plotly -> PNG through headless Chromium) and
 the Slack message, written to the reports bucket; returns where they are.
 
-Event: events/render.json ({"plan": DayPlan, "results": [InsightResult, ...]}).
+Event: events/render.json ({"plan": DayPlan, "results": [InsightResult, ...], "inventory":
+the Inventory step's output, or the error its Catch recorded: then the report has no names}).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flowdigest import pipeline
-from flowdigest.aws.events import RenderEvent, parse
+from flowdigest.aws.events import RenderEvent, StepError, parse
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import RenderSettings
+from flowdigest.naming import DayNames
 
 SETTINGS = RenderSettings.from_env()
 STORE = SETTINGS.make_store()
@@ -31,7 +33,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         from flowdigest.charts.render import PngRenderer  # the charts layer; Chromium starts once
 
         renderer = PngRenderer()
+    inv = request.inventory
+    names = (DayNames.failed(plan.report_date, f"the inventory step failed ({inv.Error})")
+             if isinstance(inv, StepError) else DayNames.load(inv, STORE))
     output = pipeline.render_step(plan, request.results, STORE, renderer, SETTINGS.prices, progress=logger.info,
-                                  findings_config=SETTINGS.findings_config)
+                                  inventory=names, findings_config=SETTINGS.findings_config)
     metrics.add_metric(name="Charts", unit=MetricUnit.Count, value=len(output.charts))
     return output.model_dump(mode="json")

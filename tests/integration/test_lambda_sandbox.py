@@ -230,6 +230,9 @@ def test_each_function_cold_starts_on_its_events(sandbox: Sandbox, world: World)
     queried = run(sandbox, world, "QueryFunction", insight)
     result = assert_ok(queried, "insight")
     assert result["id"] == insight["insight"] and result["status"] == "ok" and result["rows"]
+    # the inventory step answers (moto's EC2, or "names unavailable" if it cannot reach one), never fails
+    names = assert_ok(run(sandbox, world, "QueryFunction", event("inventory")), "inventory")
+    assert names["report_date"] == "2026-11-20" and names["inventory_key"] == "2026-11-20/inventory.json"
 
     rendered = run(sandbox, world, "RenderFunction", event("render"))
     render_out = assert_ok(rendered, "render")
@@ -292,8 +295,9 @@ def test_the_state_machine_posts_the_digest_with_charts(sandbox: Sandbox, world:
 
     assert desc["status"] == "SUCCEEDED", desc
     steps = [name for name, _ in calls]
-    prepare, *insights = [p for n, p in calls if n == "QueryFunction"]
+    prepare, inventory, *insights = [p for n, p in calls if n == "QueryFunction"]
     assert prepare["step"] == "prepare" and steps[-2:] == ["RenderFunction", "SlackFunction"]
+    assert inventory["step"] == "inventory"
     assert sorted(p["insight"] for p in insights) == sorted(insights[0]["plan"]["insights"])
     assert json.loads(desc["output"])["post"]["status"] == "posted"
     summaries = [m for m in world.slack.messages if m.thread_ts is None]

@@ -167,9 +167,10 @@ def test_happy_path_posts_the_digest(harness: Harness) -> None:
     assert desc["status"] == "SUCCEEDED", desc
     out = json.loads(desc["output"])
     assert out["report_date"] == REPORT_DAY.isoformat() and out["post"]["status"] == "posted"
-    prepare, *insights = harness.steps("QueryFunction")
+    prepare, inventory, *insights = harness.steps("QueryFunction")
     assert prepare == {"step": "prepare", "report_date": "2026-11-20", "scheduled_time": None,
                        "account": None, "region": None, "vpc": None}
+    assert inventory["step"] == "inventory"
     plan = insights[0]["plan"]
     assert sorted(e["insight"] for e in insights) == sorted(plan["insights"])
     key = f"reports/{REPORT_DAY}/message.json"
@@ -256,3 +257,73 @@ def test_a_transient_error_is_retried_with_backoff(harness: Harness, monkeypatch
     assert len(harness.sleeps) == 2 and harness.sleeps[0] <= 5 and harness.sleeps[1] <= 10
     history = harness.sfn.get_execution_history(executionArn=desc["executionArn"])["events"]
     assert sum(e["type"] == "LambdaFunctionFailed" for e in history) == 2
+
+
+# -- names (issue 13): the Inventory step's read-only EC2 Describe calls, in moto ---------------
+
+
+def _stored_report(harness: Harness) -> dict[str, Any]:
+    key = f"reports/{REPORT_DAY}/report.json"
+    return json.loads(harness.s3.get_object(Bucket=harness.bucket, Key=key)["Body"].read())
+
+
+def test_the_inventory_step_names_the_top_talkers(harness: Harness, sample_root: Path) -> None:
+    from oracle import read_day, top_talkers
+
+    # The day's busiest pair, as instances of a VPC in moto's EC2 with those private addresses
+    src, dst, _ = top_talkers(read_day(sample_root, REPORT_DAY))[0]
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/16")["Subnet"]["SubnetId"]
+    for address, name in ((src, "checkout-api-7"), (dst, "orders-db-2")):
+        ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnet, PrivateIpAddress=address,
+                          TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}])
+    desc = harness.run({"report_date": "2026-11-20"}, "names")
+    assert desc["status"] == "SUCCEEDED", desc
+    rep = _stored_report(harness)
+    top = rep["insights"]["top_talkers"]
+    assert (top["rows"][0]["srcaddr"], top["rows"][0]["dstaddr"]) == (src, dst)  # raw ids stay in the rows
+    assert f"checkout-api-7 ({src}) → orders-db-2 ({dst})" in top["summary"]
+    assert rep["names"][src]["name"] == "checkout-api-7" and rep["names"][src]["type"] == "instance"
+    assert rep["names"][dst]["vpc_id"] == vpc and rep["names"][dst]["subnet_id"] == subnet
+    stored = harness.s3.get_object(Bucket=harness.bucket, Key=f"reports/{REPORT_DAY}/inventory.json")
+    assert {src, dst} <= {a for e in json.loads(stored["Body"].read())["interfaces"] for a in e["private_ips"]}
+    assert "names unavailable" not in json.dumps(rep["insights"]["data_health"])
+
+
+def _deny_describe(**kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    """What EC2 answers a role without the permission (a 403 UnauthorizedOperation)."""
+    error = {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."}
+    return SimpleNamespace(status_code=403, headers={}), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+
+def test_denied_describe_calls_still_produce_the_report(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    inventory_aws = harness.handlers["QueryFunction"].inventory_aws
+    real = inventory_aws.client
+
+    def denied_client(region: str | None = None) -> Any:
+        client = real(region)
+        client.meta.events.register("before-call.ec2.*", _deny_describe)
+        return client
+
+    monkeypatch.setattr(inventory_aws, "client", denied_client)
+    desc = harness.run({"report_date": "2026-11-20"}, "denied")
+    assert desc["status"] == "SUCCEEDED", desc
+    rep = _stored_report(harness)
+    health = rep["insights"]["data_health"]
+    line = "names unavailable: ec2:DescribeNetworkInterfaces denied (UnauthorizedOperation): the role needs it"
+    assert line in health["details"] and health["summary"].endswith("; names unavailable")
+    assert rep["names"] == {} and rep["insights"]["top_talkers"]["rows"]
+    assert not harness.steps("SlackFunction")[-1].get("alert")
+
+
+def test_a_failed_inventory_step_is_caught_and_the_report_says_so(harness: Harness,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the inventory broke")
+
+    monkeypatch.setattr(harness.handlers["QueryFunction"].pipeline, "inventory_step", broken)
+    desc = harness.run({"report_date": "2026-11-20"}, "inventory-broken")
+    assert desc["status"] == "SUCCEEDED", desc
+    health = _stored_report(harness)["insights"]["data_health"]
+    assert "names unavailable: the inventory step failed (RuntimeError)" in health["details"]

@@ -254,13 +254,16 @@ def _statements() -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+# The Inventory step's read-only Describe calls: none takes a resource-level permission.
+INVENTORY_ACTIONS = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances", "ec2:DescribeSubnets",
+                     "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints", "ec2:DescribeNatGateways"}
 # Actions that take no resource-level permissions, so "*" is their only resource.
 UNSCOPABLE = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
               "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
               "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
               "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-              "logs:DescribeLogGroups"}
+              "logs:DescribeLogGroups", *INVENTORY_ACTIONS}
 
 
 def test_iam_grants_named_actions_on_scoped_resources() -> None:
@@ -274,6 +277,22 @@ def test_iam_grants_named_actions_on_scoped_resources() -> None:
         resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
         if "*" in resources:
             assert set(actions) <= UNSCOPABLE, (role, actions)
+
+
+def test_the_query_role_may_make_exactly_the_inventory_describe_calls() -> None:
+    from flowdigest.inventory.aws import IAM_ACTIONS
+
+    assert set(IAM_ACTIONS) == INVENTORY_ACTIONS
+    # (every function role also has the Lambda VPC policy, with two of these Describe calls)
+    inventory = [(role, st) for role, st in _statements() if "ec2:DescribeInstances" in st["Action"]]
+    assert [role for role, _ in inventory] == ["QueryFunctionRole"]
+    assert sorted(inventory[0][1]["Action"]) == sorted(IAM_ACTIONS)
+    assert ASL["States"]["Prepare"]["Next"] == "Inventory"
+    state = ASL["States"]["Inventory"]
+    assert state["Parameters"]["step"] == "inventory" and state["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    # a caught failure goes on to the insights: the report is made without names
+    assert state["Catch"][0]["Next"] == state["Next"] == "RunInsights"
+    assert ASL["States"]["Render"]["Parameters"]["inventory.$"] == state["ResultPath"] == "$.inventory"
 
 
 def test_only_the_slack_function_can_read_the_secret() -> None:

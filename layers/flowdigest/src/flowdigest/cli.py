@@ -18,6 +18,7 @@ from flowdigest import __version__
 
 if TYPE_CHECKING:
     from flowdigest.findings.config import FindingsConfig
+    from flowdigest.inventory import Snapshot
     from flowdigest.models import RenderOutput
     from flowdigest.pricing import Prices
 
@@ -150,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=report_date, required=True, help="the day to report on (UTC), YYYY-MM-DD")
     run.add_argument("--skip-bad-files", action="store_true",
                      help="skip unreadable files (listed in the report) instead of stopping")
+    run.add_argument("--inventory", type=Path, default=None, metavar="DIR",
+                     help="the account's network inventory: a folder of `aws ec2 describe-...` JSON outputs "
+                          "(README, \"Names\"); the report names the addresses and interfaces it shows")
     run.add_argument("--log-format", default=None, metavar="FORMAT",
                      help="the flow log's format ('${version} ${srcaddr} ...') for text files without a "
                           "header line (default: the header, or AWS's default format)")
@@ -261,9 +265,33 @@ def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
         progress(f"generating 8 sample days ending {day} in {source}")
         sample.generate_days(source, day, days=8, records=args.records)
         stamp.touch()
+    inventory = _sample_inventory(source, stamp, args.out / "sample-inventory", progress)
     return run_day(source, day, args.out, charts=not args.no_charts, insights=args.insights,
                    prices=prices, reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
-                   progress=progress, findings_config=config)
+                   progress=progress, findings_config=config, inventory=inventory)
+
+
+
+def _sample_inventory(source: Path, stamp: Path, folder: Path, progress: Progress) -> Snapshot:
+    """The sample network's six describe outputs (what `aws ec2 describe-…` would print), written
+    once per generated sample, read back as `run --inventory` reads them."""
+    from flowdigest import inventory, sample
+    from flowdigest.inventory.sample_inventory import write_inventory
+
+    if not any(folder.glob("*.json")) or stamp.stat().st_mtime > folder.stat().st_mtime:
+        progress(f"writing the sample network's inventory to {folder}")
+        write_inventory(sample.network(), source, folder)
+    return inventory.read_dir(folder)
+
+
+def _read_inventory(folder: Path | None) -> Snapshot | None:
+    from flowdigest import inventory
+
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise UserError(f"--inventory {folder}: no such folder")
+    return inventory.read_dir(folder)
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
@@ -274,10 +302,11 @@ def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
     if args.source.resolve() == Path(args.source.resolve().anchor):  # its walk would take ages
         raise UserError(f"--source {args.source}: the file system's root; give the folder holding the flow logs",
                         code=2)
+    inventory = _read_inventory(args.inventory)  # a malformed file stops before any work
     return run_day(args.source, args.date, args.out, charts=not args.no_charts,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
                    prices=_prices(args), reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
-                   progress=progress, findings_config=_findings_config(args))
+                   progress=progress, findings_config=_findings_config(args), inventory=inventory)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

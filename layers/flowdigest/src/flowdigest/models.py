@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowdigest.findings.model import Finding
+from flowdigest.inventory.models import NameType
 from flowdigest.pricing import Prices
 
 
@@ -115,6 +116,39 @@ class FindingsSummary(_Model):
     skipped: dict[str, str] = Field(default_factory=dict)  # finding kind -> why the day's data cannot give it
 
 
+class NameEntry(_Model):
+    """report.json's `names` map entry: the resource behind an address or interface id."""
+
+    name: str | None  # None: the inventory does not know it (never a guess)
+    type: NameType
+    interface_id: str | None
+    instance_id: str | None
+    subnet_id: str | None
+    vpc_id: str | None
+    az_id: str | None
+
+
+class ResourceBytes(_Model):
+    """One row of top talkers by resource: an ECS service, ASG or node group, else one resource."""
+
+    name: str
+    type: str
+    interfaces: int  # its interfaces that wrote records that day
+    bytes: int  # bytes on those interfaces (in and out)
+
+
+class InventoryOutput(_Model):
+    """Step (inventory): where the day's snapshot is stored and what it says about the day."""
+
+    report_date: dt.date
+    inventory_key: str | None  # None: names unavailable
+    available: bool
+    reason: str | None = None  # when not available
+    data_health: list[str] = Field(default_factory=list)  # coverage and gap lines
+    named_share: float | None = None  # the day's bytes on interfaces the inventory names
+    resources: list[ResourceBytes] = Field(default_factory=list)  # top talkers by resource
+
+
 class Report(_Model):
     """report.json: everything the message and the charts are drawn from."""
 
@@ -131,6 +165,7 @@ class Report(_Model):
     charts: list[Chart] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)  # largest usd_per_month first (findings.model.rank)
     findings_summary: FindingsSummary = Field(default_factory=FindingsSummary)
+    names: dict[str, NameEntry] = Field(default_factory=dict)  # address / interface id -> resource
 
 
 class RenderOutput(_Model):

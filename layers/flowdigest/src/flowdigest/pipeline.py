@@ -13,11 +13,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from flowdigest import fields, message, queries, report
+from flowdigest import fields, message, naming, queries, report
 from flowdigest.engine import QueryEngine
 from flowdigest.findings.config import FindingsConfig
 from flowdigest.insights import INSIGHTS, PATH_ERRORS
-from flowdigest.models import Chart, DayPlan, InsightResult, RenderOutput, Totals
+from flowdigest.inventory import Snapshot
+from flowdigest.models import Chart, DayPlan, InsightResult, InventoryOutput, RenderOutput, Totals
 from flowdigest.pricing import Prices
 from flowdigest.store import Store
 
@@ -155,20 +156,36 @@ def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
         return [f.result() for f in futures.values()]
 
 
+def inventory_step(engine: QueryEngine, plan: DayPlan, snapshot: Snapshot, store: Store) -> InventoryOutput:
+    """Store the day's inventory snapshot beside its report; read the day's bytes per interface
+    from the rollup (one small query) for the coverage lines and top talkers by resource."""
+    key = f"{plan.report_date.isoformat()}/inventory.json"
+    store.write_bytes(key, snapshot.model_dump_json(indent=1).encode(), "application/json")
+    has_interfaces = "interface_id" in plan.columns
+    rows = []
+    if snapshot.available and plan.files and has_interfaces:
+        sql = queries.render("interface_bytes", plan.report_date,
+                             flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
+        rows = engine.query(sql)
+    return naming.survey(plan.report_date, snapshot, key, rows, has_interfaces)
+
+
 def render_step(plan: DayPlan, results: list[InsightResult], store: Store,
                 renderer: PngRenderer | None, prices: Prices | None = None,
-                progress: Progress = _quiet, findings_config: FindingsConfig | None = None) -> RenderOutput:
-    """Assemble report.json, draw the charts, build message.json and preview.html."""
+                progress: Progress = _quiet, findings_config: FindingsConfig | None = None,
+                inventory: naming.DayNames | None = None) -> RenderOutput:
+    """Assemble report.json, draw the charts, build message.json and preview.html; with the
+    day's inventory (inventory_step's output, loaded), its lines name what they show."""
     prices = prices or Prices()
     # The queries run only for runnable insights; the report also lists the skipped ones.
     have = {r.id for r in results}
     results = [*results, *(InsightResult(id=i, status="skipped", reason=why)
                            for i, why in plan.skipped.items() if i not in have)]
-    built = report.build(plan, results, prices, findings_config)
+    built = report.build(plan, results, prices, findings_config, inventory)
     day = plan.report_date.isoformat()
     charts: list[Chart] = []
     if renderer is not None:
-        for i, fig in report.figures(built, plan, prices, findings_config):
+        for i, fig in report.figures(built, plan, prices, findings_config, inventory):
             png = renderer.render(fig, report.CHART_WIDTH, report.CHART_HEIGHT)
             name = f"{i}.png"
             store.write_bytes(f"{day}/{name}", png, "image/png")

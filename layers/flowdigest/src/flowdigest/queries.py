@@ -65,7 +65,7 @@ class _PublicAddress:
 
 
 # The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
-PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals")
+PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes")
 
 
 def query_names() -> list[str]:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from flowdigest import __version__
+from flowdigest import __version__, naming
 from flowdigest.findings import build as findings_build
 from flowdigest.findings.config import FindingsConfig
 from flowdigest.findings.model import Finding, findings_summary
@@ -43,10 +43,13 @@ def no_totals() -> Totals:
                   nodata_records=0, skipdata_records=0)
 
 
-def context(plan: DayPlan, prices: Prices, totals: Totals, config: FindingsConfig | None = None) -> Context:
+def context(plan: DayPlan, prices: Prices, totals: Totals, config: FindingsConfig | None = None,
+            inventory: naming.DayNames | None = None) -> Context:
     return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
                    history_days=list(plan.history_days), hours_present=list(plan.hours_present),
-                   fields=list(plan.columns), source_bytes=plan.source_bytes, findings_config=config)
+                   fields=list(plan.columns), source_bytes=plan.source_bytes, findings_config=config,
+                   names=inventory.index if inventory else None, routes=inventory.routes if inventory else None,
+                   inventory=inventory.output if inventory else None)
 
 
 def findings(insights: dict[str, InsightResult], ctx: Context) -> tuple[list[Finding], FindingsSummary]:
@@ -72,10 +75,10 @@ def _entry(insight: Insight, res: InsightResult, ctx: Context) -> InsightResult:
 
 
 def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
-          config: FindingsConfig | None = None) -> Report:
+          config: FindingsConfig | None = None, inventory: naming.DayNames | None = None) -> Report:
     by_id = {r.id: r for r in results}
     totals = plan.totals or no_totals()
-    ctx = context(plan, prices, totals, config)
+    ctx = context(plan, prices, totals, config, inventory)
     # report order; an insight not asked for has no result
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
@@ -99,15 +102,16 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
         insights=insights,
         findings=found,
         findings_summary=found_summary,
+        names=naming.report_names(ctx.names, (r.rows for r in insights.values())),
     )
 
 
-def figures(rep: Report, plan: DayPlan, prices: Prices,
-            config: FindingsConfig | None = None) -> Iterator[tuple[str, go.Figure]]:
+def figures(rep: Report, plan: DayPlan, prices: Prices, config: FindingsConfig | None = None,
+            inventory: naming.DayNames | None = None) -> Iterator[tuple[str, go.Figure]]:
     """The charts of the insights that ran, in report order. A day without one data record
     (say, only NODATA) draws no chart of its traffic: each would be empty, and the summary
     lines already say there was none; the headline's still shows the earlier days, if any."""
-    ctx = context(plan, prices, rep.totals, config)
+    ctx = context(plan, prices, rep.totals, config, inventory)
     idle = rep.totals.flows == 0
     for i, entry in rep.insights.items():
         insight = INSIGHTS[i]

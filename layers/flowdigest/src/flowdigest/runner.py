@@ -12,9 +12,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from flowdigest import pipeline
+from flowdigest import naming, pipeline
 from flowdigest.engine.duckdb_engine import DuckDBEngine
 from flowdigest.findings.config import FindingsConfig
+from flowdigest.inventory import Snapshot
 from flowdigest.models import RenderOutput
 from flowdigest.pricing import Prices
 from flowdigest.store import LocalStore
@@ -78,21 +79,23 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
             skip_bad: bool = False, log_format: str | None = None, insights: list[str] | None = None,
             prices: Prices | None = None, reuse_rollups: bool = True, rebuild_history: bool = False,
             progress: pipeline.Progress = pipeline._quiet, findings_config: FindingsConfig | None = None,
-            ) -> RenderOutput:
+            inventory: Snapshot | None = None) -> RenderOutput:
     """Report on one day of flow logs under `source` into out/<date>/ (its keys, under `out`,
     are in what it returns). `reuse_rollups=False` builds the day's rollup again even if
-    current; `rebuild_history` builds the day's and the history days' rollups again."""
+    current; `rebuild_history` builds the day's and the history days' rollups again.
+    `inventory`: the account's network inventory, for names (stored as out/<date>/inventory.json)."""
     pipeline.check_insights(insights)  # fail before any work on a typo
     with output_lock(out, report_date, progress=progress):
         return _run_locked(source, report_date, out, charts=charts, skip_bad=skip_bad, log_format=log_format,
                            insights=insights, prices=prices, reuse_rollups=reuse_rollups,
-                           rebuild_history=rebuild_history, progress=progress, findings_config=findings_config)
+                           rebuild_history=rebuild_history, progress=progress, findings_config=findings_config,
+                           inventory=inventory)
 
 
 def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, skip_bad: bool,
                 log_format: str | None, insights: list[str] | None, prices: Prices | None,
                 reuse_rollups: bool, rebuild_history: bool, progress: pipeline.Progress,
-                findings_config: FindingsConfig | None) -> RenderOutput:
+                findings_config: FindingsConfig | None, inventory: Snapshot | None) -> RenderOutput:
     # Never read the run's own output; the demo's source lives inside --out (OUT/sample)
     inside = source.resolve().is_relative_to(out.resolve())
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
@@ -103,11 +106,15 @@ def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, 
     try:
         plan = pipeline.prepare(engine, report_date, insights, rebuild_history=rebuild_history, progress=progress)
         results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress)
+        names = None
+        if inventory is not None:
+            store = LocalStore(out)
+            names = naming.DayNames.load(pipeline.inventory_step(engine, plan, inventory, store), store)
     finally:
         if early is not None:
             early.join()  # started or failed: never left half-started at exit
     return render(plan, results, out, charts=charts, prices=prices, progress=progress,
-                  findings_config=findings_config)
+                  findings_config=findings_config, names=names)
 
 
 def _start_browser_early() -> threading.Thread:
@@ -129,10 +136,12 @@ def _start_browser_early() -> threading.Thread:
 
 
 def render(plan, results, out: Path, *, charts: bool, prices: Prices | None,
-           progress: pipeline.Progress, findings_config: FindingsConfig | None = None) -> RenderOutput:
+           progress: pipeline.Progress, findings_config: FindingsConfig | None = None,
+           names: naming.DayNames | None = None) -> RenderOutput:
     if not charts:
-        return pipeline.render_step(plan, results, LocalStore(out), None, prices, progress, findings_config)
+        return pipeline.render_step(plan, results, LocalStore(out), None, prices, progress, findings_config, names)
     from flowdigest.charts.render import PngRenderer
 
     with PngRenderer() as renderer:
-        return pipeline.render_step(plan, results, LocalStore(out), renderer, prices, progress, findings_config)
+        return pipeline.render_step(plan, results, LocalStore(out), renderer, prices, progress, findings_config,
+                                    names)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flowdigest import dates
 from flowdigest.aws.errors import InvalidEvent
-from flowdigest.models import DayPlan, InsightResult
+from flowdigest.models import DayPlan, InsightResult, InventoryOutput
 
 
 class _Event(BaseModel):
@@ -52,13 +52,26 @@ class InsightEvent(_Event):
     insight: str
 
 
+class InventoryEvent(_Event):
+    step: Literal["inventory"]
+    plan: DayPlan
+
+
 class QueryEvent(_Event):
-    request: PrepareEvent | InsightEvent = Field(discriminator="step")
+    request: PrepareEvent | InsightEvent | InventoryEvent = Field(discriminator="step")
+
+
+class StepError(_Event):
+    """What a state's Catch puts at its ResultPath."""
+
+    Error: str
+    Cause: str | None = None
 
 
 class RenderEvent(_Event):
     plan: DayPlan
     results: list[InsightResult]
+    inventory: InventoryOutput | StepError | None = None  # the Inventory step's output, or its caught error
 
 
 class PostEvent(_Event):
@@ -91,7 +104,7 @@ def parse(model: type[M], event: Any) -> M:
         raise InvalidEvent(_describe(model, exc)) from None
 
 
-def parse_query(event: Any) -> PrepareEvent | InsightEvent:
+def parse_query(event: Any) -> PrepareEvent | InsightEvent | InventoryEvent:
     return parse(QueryEvent, {"request": event}).request
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # plotly is only in the charting layer
 
     from flowdigest.findings.config import FindingsConfig
     from flowdigest.inventory import NameIndex, Routes
+    from flowdigest.models import InventoryOutput
 
 Rows = list[dict[str, Any]]
 
@@ -40,6 +41,7 @@ class Context:
     fields: list[str] = field(default_factory=list)
     source_bytes: int | None = None
     findings_config: FindingsConfig | None = None
+    inventory: InventoryOutput | None = None  # its coverage lines and top talkers by resource
 
 
 @dataclass(frozen=True)

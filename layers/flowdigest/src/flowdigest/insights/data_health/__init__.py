@@ -18,8 +18,13 @@ def summary(rows: Rows, ctx: Context) -> str:
     c = counts(rows)
     missing = missing_hours_text(ctx.report_date, set(ctx.hours_present))
     delivery = missing or "all 24 hours delivered"
+    inv = ctx.inventory
+    names = ""
+    if inv is not None:
+        names = ("; names unavailable" if not inv.available else
+                 f"; {inv.named_share * 100:.0f} % of bytes on named resources" if inv.named_share is not None else "")
     return (f"{delivery}; {human_count(c.get('NODATA', 0))} NODATA and "
-            f"{human_count(c.get('SKIPDATA', 0))} SKIPDATA records")
+            f"{human_count(c.get('SKIPDATA', 0))} SKIPDATA records{names}")
 
 
 def details(rows: Rows, ctx: Context) -> list[str]:
@@ -28,7 +33,7 @@ def details(rows: Rows, ctx: Context) -> list[str]:
         hours = sorted({int(r["hour"]) for r in rows if r["log_status"] == status})
         if hours:
             out.append(f"{status} in hours " + ", ".join(f"{h:02d}" for h in hours))
-    return out
+    return out + (ctx.inventory.data_health if ctx.inventory else [])
 
 
 INSIGHT = Insight(

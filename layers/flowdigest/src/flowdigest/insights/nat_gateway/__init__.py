@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flowdigest.insights.base import Context, Insight, Rows
+from flowdigest.naming import chart_labels, name_of, shown
 from flowdigest.units import human_bytes, usd
 
 
@@ -19,9 +20,9 @@ def summary(rows: Rows, ctx: Context) -> str:
     text = (f"NAT gateway processed {human_bytes(processed)} ≈ {usd(ctx.prices.nat_cost(processed))} "
             f"(at ${ctx.prices.nat_per_gb}/GB)")
     if senders:
-        text += f"; top sender {senders[0]['address']} ({human_bytes(senders[0]['bytes'])})"
+        text += f"; top sender {shown(ctx, senders[0]['address'])} ({human_bytes(senders[0]['bytes'])})"
     if dests:
-        text += f"; top destination {dests[0]['address']} ({human_bytes(dests[0]['bytes'])})"
+        text += f"; top destination {shown(ctx, dests[0]['address'])} ({human_bytes(dests[0]['bytes'])})"
     return text
 
 
@@ -29,11 +30,11 @@ def details(rows: Rows, ctx: Context) -> list[str]:
     out = []
     for r in rows:
         if r["kind"] == "sender":
-            out.append(f"internal {r['address']}: {human_bytes(r['bytes'])} "
+            out.append(f"internal {shown(ctx, r['address'])}: {human_bytes(r['bytes'])} "
                        f"≈ {usd(ctx.prices.nat_cost(r['bytes']))}")
         elif r["kind"] == "destination":
             svc = f" ({r['service']})" if r.get("service") else ""
-            out.append(f"external {r['address']}{svc}: {human_bytes(r['bytes'])}")
+            out.append(f"external {shown(ctx, r['address'])}{svc}: {human_bytes(r['bytes'])}")
     return out
 
 
@@ -43,9 +44,17 @@ def chart(rows: Rows, ctx: Context):
     processed = total(rows)
     dests = [r for r in rows if r["kind"] == "destination"]
     return top_bars("NAT gateway: top external destinations",
-                    f"{human_bytes(processed)} processed ≈ {usd(ctx.prices.nat_cost(processed))}",
-                    [r["address"] + (f" ({r['service']})" if r.get("service") else "") for r in dests],
+                    f"{human_bytes(processed)} processed ≈ {usd(ctx.prices.nat_cost(processed))}" + _senders(rows, ctx),
+                    [a + (f" ({r['service']})" if r.get("service") else "")
+                     for a, r in zip(chart_labels(ctx, [(r["address"],) for r in dests]), dests, strict=True)],
                     [r["bytes"] for r in dests], empty="no traffic through a NAT gateway", color="#e36209")
+
+
+def _senders(rows: Rows, ctx: Context) -> str:
+    """With an inventory, the named resources that sent the most through it (the bars are destinations)."""
+    named = [n for r in rows if r["kind"] == "sender" and (n := name_of(ctx, r["address"]))]
+    top = ", ".join(dict.fromkeys(named[:3]))
+    return f"; top senders: {top}" if top else ""
 
 
 def alt(rows: Rows, ctx: Context) -> str:
@@ -53,7 +62,8 @@ def alt(rows: Rows, ctx: Context) -> str:
     if not dests:
         return "Empty chart: no traffic through a NAT gateway."
     return (f"Horizontal bar chart of the {len(dests)} external addresses that received the most bytes "
-            f"through the NAT gateway; the first is {dests[0]['address']} with {human_bytes(dests[0]['bytes'])}.")
+            f"through the NAT gateway; the first is {shown(ctx, dests[0]['address'])} "
+            f"with {human_bytes(dests[0]['bytes'])}.")
 
 
 INSIGHT = Insight(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flowdigest.insights.base import Context, Insight, Rows
+from flowdigest.naming import shown
 from flowdigest.units import human_bytes, is_internal
 
 
-def _pair(r: dict) -> str:
+def _pair(r: dict, ctx: Context) -> str:
     ext = [a for a in (r["srcaddr"], r["dstaddr"]) if not is_internal(a)]
-    return f"{r['srcaddr']} → {r['dstaddr']}" + (" (external)" if ext else "")
+    return f"{shown(ctx, r['srcaddr'])} → {shown(ctx, r['dstaddr'])}" + (" (external)" if ext else "")
 
 
 def summary(rows: Rows, ctx: Context) -> str:
@@ -18,11 +19,11 @@ def summary(rows: Rows, ctx: Context) -> str:
     top = rows[0]
     more = "at least " if len(rows) >= 10 else ""
     return (f"{more}{len(rows)} pairs not seen in the previous {days} days; largest "
-            f"{_pair(top)} ({human_bytes(top['bytes'])})")
+            f"{_pair(top, ctx)} ({human_bytes(top['bytes'])})")
 
 
 def details(rows: Rows, ctx: Context) -> list[str]:
-    return [f"{_pair(r)}: {human_bytes(r['bytes'])}" for r in rows]
+    return [f"{_pair(r, ctx)}: {human_bytes(r['bytes'])}" for r in rows]
 
 
 INSIGHT = Insight(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flowdigest.insights.base import Context, Insight, Rows
+from flowdigest.naming import chart_labels, shown
 from flowdigest.units import human_bytes
 
 
-def _pair(r: dict, arrow: str = "→") -> str:
-    return f"{r['srcaddr']} {arrow} {r['dstaddr']}"
+def _pair(r: dict, ctx: Context) -> str:
+    return f"{shown(ctx, r['srcaddr'])} → {shown(ctx, r['dstaddr'])}"
 
 
 def summary(rows: Rows, ctx: Context) -> str:
@@ -15,29 +16,38 @@ def summary(rows: Rows, ctx: Context) -> str:
         return "No accepted traffic between any pair of addresses."
     top = rows[0]
     share = f" ({top['bytes'] / ctx.total_bytes * 100:.0f} % of all bytes)" if ctx.total_bytes else ""
-    return f"Top pair {_pair(top)}: {human_bytes(top['bytes'])}{share}"
+    return f"Top pair {_pair(top, ctx)}: {human_bytes(top['bytes'])}{share}"
 
 
 def details(rows: Rows, ctx: Context) -> list[str]:
     return [
-        f"{i}. {_pair(r)} — {human_bytes(r['bytes'])} on {r['interface_id']}"
+        f"{i}. {_pair(r, ctx)} — {human_bytes(r['bytes'])} on {shown(ctx, r['interface_id'])}"
         + (f" ({r['instance_id']})" if r.get("instance_id") else "")
         for i, r in enumerate(rows, 1)
-    ]
+    ] + by_resource(ctx)
+
+
+def by_resource(ctx: Context) -> list[str]:
+    """Top talkers by resource (the inventory's: one row per ECS service, ASG, …, else resource)."""
+    resources = ctx.inventory.resources if ctx.inventory else []
+    return [f"by resource {i}. {r.name} ({r.type.replace('_', ' ')}"
+            + (f", {r.interfaces} interfaces" if r.interfaces > 1 else "") + f"): {human_bytes(r.bytes)}"
+            for i, r in enumerate(resources, 1)]
 
 
 def chart(rows: Rows, ctx: Context):
     from flowdigest.charts.style import top_bars
 
     return top_bars("Top talkers", "source -> destination pairs by bytes",  # the chart font lacks "→"
-                    [_pair(r, "->") for r in rows], [r["bytes"] for r in rows], empty="no traffic")
+                    chart_labels(ctx, [(r["srcaddr"], r["dstaddr"]) for r in rows]), [r["bytes"] for r in rows],
+                    empty="no traffic")
 
 
 def alt(rows: Rows, ctx: Context) -> str:
     if not rows:
         return "Empty chart: no traffic."
     return (f"Horizontal bar chart of the {len(rows)} largest address pairs by bytes; "
-            f"the largest is {_pair(rows[0])} with {human_bytes(rows[0]['bytes'])}.")
+            f"the largest is {_pair(rows[0], ctx)} with {human_bytes(rows[0]['bytes'])}.")
 
 
 INSIGHT = Insight(

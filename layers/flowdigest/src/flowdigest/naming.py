@@ -1,0 +1,127 @@
+"""Names in the digest: the inventory's labels for the addresses and interfaces the insights show.
+
+An insight line says `shown(ctx, "10.0.1.17")` -> "checkout-api-3 (10.0.1.17)"; without an
+inventory (ctx.names is None), or for an address it does not know, the address itself, so a
+report without inventory reads as before. report.json keeps the raw ids in its rows and gains
+`names` (report_names), for every address and interface id in the rows it is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flowdigest.inventory import NameIndex, Routes, Snapshot, coverage
+from flowdigest.models import InventoryOutput, NameEntry, ResourceBytes
+from flowdigest.store import Store
+
+if TYPE_CHECKING:
+    from flowdigest.insights.base import Context
+
+RESOURCE_ROWS = 10  # rows of top talkers by resource
+
+
+def is_key(value: Any) -> bool:
+    """An address or an interface id (what the `names` map covers)."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("eni-"):
+        return True
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def name_of(ctx: Context, key: str | None) -> str | None:
+    """The label of an address / interface id; None when there is none to show."""
+    if key is None or ctx.names is None:
+        return None
+    res = ctx.names.resource(key)
+    return res.label.name if res is not None else None
+
+
+def shown(ctx: Context, key: str | None) -> str:
+    """For a text line: "label (address)", or the address when it has no label."""
+    name = name_of(ctx, key)
+    if name is None:
+        return str(key)
+    return name if key and key in name else f"{name} ({key})"
+
+
+def chart_labels(ctx: Context, keys: Sequence[Sequence[str | None]], arrow: str = " -> ") -> list[str]:
+    """One bar label per row of keys (a pair, or one address): the labels alone where that keeps
+    the bars apart (a chart merges bars of the same label), else labels with their addresses."""
+    full = [arrow.join(shown(ctx, k) for k in row) for row in keys]
+    short = [arrow.join(name_of(ctx, k) or str(k) for k in row) for row in keys]
+    cut = [s[:40] for s in short]  # charts.style.top_bars shortens labels to 40 characters
+    return [s if cut.count(c) == 1 else f for s, c, f in zip(short, cut, full, strict=True)]
+
+
+def service_tags(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """address -> AWS service tag, from rows that carry both (the NAT gateway's destinations)."""
+    return {r["address"]: r["service"] for r in rows if is_key(r.get("address")) and r.get("service")}
+
+
+def report_names(index: NameIndex | None, row_groups: Iterable[Iterable[Mapping[str, Any]]],
+                 ) -> dict[str, NameEntry]:
+    """report.json's `names`: an entry for every address / interface id in these rows (insight
+    rows, finding rows: whatever the report shows). Empty without an inventory."""
+    if index is None:
+        return {}
+    rows = [r for group in row_groups for r in group]
+    keys = sorted({v for r in rows for v in r.values() if is_key(v)})
+    return {k: NameEntry.model_validate(v) for k, v in index.names_for(keys, service_tags(rows)).items()}
+
+
+def survey(day: dt.date, snapshot: Snapshot, key: str | None, interface_rows: list[dict[str, Any]],
+           has_interfaces: bool = True) -> InventoryOutput:
+    """What the snapshot says about the day: coverage lines for data health and the top talkers
+    by resource, from the day's bytes per interface (`interface_rows`: interface_id, bytes)."""
+    if not snapshot.available:
+        reason = snapshot.reason or "names unavailable"
+        return InventoryOutput(report_date=day, inventory_key=key, available=False, reason=reason,
+                               data_health=[reason])
+    index = NameIndex(snapshot)
+    by_interface = {r["interface_id"]: int(r["bytes"] or 0) for r in interface_rows if r.get("interface_id")}
+    cov = coverage(index, by_interface, by_interface)
+    lines = list(cov.lines) if has_interfaces else [
+        "names: the flow log's format has no interface-id, so coverage is unknown"]
+    groups: dict[str, list[int]] = {}
+    for eni, b in by_interface.items():
+        groups.setdefault(index.group_for(eni), []).append(b)
+    top = sorted(groups.items(), key=lambda g: (-sum(g[1]), g[0]))[:RESOURCE_ROWS]
+    resources = [ResourceBytes(name=g.split(":", 1)[1], type=g.split(":", 1)[0], interfaces=len(b), bytes=sum(b))
+                 for g, b in top]
+    return InventoryOutput(report_date=day, inventory_key=key, available=True,
+                           data_health=[*lines, *snapshot.gaps], named_share=cov.named_share,
+                           resources=resources)
+
+
+@dataclass(frozen=True)
+class DayNames:
+    """The render step's view of the day's inventory."""
+
+    output: InventoryOutput
+    index: NameIndex | None
+    routes: Routes | None
+
+    @classmethod
+    def load(cls, output: InventoryOutput | None, store: Store) -> DayNames | None:
+        if output is None:
+            return None
+        if not output.available or output.inventory_key is None:
+            return cls(output, None, None)
+        snap = Snapshot.model_validate_json(store.read_bytes(output.inventory_key))
+        return cls(output, NameIndex(snap), Routes(snap))
+
+    @classmethod
+    def failed(cls, day: dt.date, why: str) -> DayNames:
+        """The inventory step failed (the state machine caught it): the report goes on without names."""
+        reason = f"names unavailable: {why}"
+        return cls(InventoryOutput(report_date=day, inventory_key=None, available=False, reason=reason,
+                                   data_health=[reason]), None, None)
