@@ -54,7 +54,8 @@ lambda-sandbox: venv chromium sam-build sandbox-layers  ## the built functions a
 	FLOWDIGEST_SANDBOX_BUILD=$(BUILD_DIR) FLOWDIGEST_SANDBOX_CACHE=$(SANDBOX_CACHE) \
 	FLOWDIGEST_SANDBOX_PANDAS=$(PANDAS_LAYER) FLOWDIGEST_SANDBOX_RUNTIME=$(RUNTIME_DIR) \
 	FLOWDIGEST_SANDBOX_DUCKDB=$(DUCKDB_LAYER) FLOWDIGEST_SANDBOX_OLD_TE=$(OLD_TE_LAYER) \
-		$(BIN)/pytest -q -p no:cacheprovider tests/integration/test_lambda_sandbox.py
+		$(BIN)/pytest -q -p no:cacheprovider tests/integration/test_lambda_sandbox.py \
+			tests/integration/test_layer_prune.py
 # The Query function's unzipped total with the stand-in pandas layer (PyPI's wheels are
 # bigger than the managed layer's own build: README, Deploy, states both figures).
 # File sizes only, as Lambda counts them (bench/lambda_size.py does the same).

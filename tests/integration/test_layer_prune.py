@@ -61,9 +61,20 @@ def _runtime_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _stale() -> bool:
+    """The build's copy of the domain package differs from the sources (an older sam build)."""
+    src = REPO / "layers" / "flowdigest" / "src" / "flowdigest"
+    files = [p for p in src.rglob("*") if p.suffix in (".py", ".sql") and not p.name.startswith("test_")
+             and "__pycache__" not in p.parts]
+    return any(not (LAYER / "flowdigest" / f.relative_to(src)).is_file()
+               or (LAYER / "flowdigest" / f.relative_to(src)).read_bytes() != f.read_bytes() for f in files)
+
+
 def _skip_reason() -> str | None:
     if not LAYER.is_dir():
         return f"no built FlowdigestLayer in {BUILD}: make sam-build"
+    if _stale():
+        return f"the FlowdigestLayer in {BUILD} is older than the sources: make lambda-sandbox builds and runs it"
     if find_python312() is None:
         return "no CPython 3.12 found (pyenv root/versions/3.12.*, PY312 or python3.12 on PATH)"
     return None

@@ -130,7 +130,7 @@ def test_charts_and_message_lines_carry_names(named: Path, sample_root: Path, in
                    hours_present=rep.data_health.hours_present, insights=list(rep.insights))
     inv = naming.survey(REPORT_DAY, read_dir(inventory_dir), "x/inventory.json", [])
     names = naming.DayNames(inv, *_index(inventory_dir))
-    figs = dict(report.figures(rep, plan, rep.prices, names))
+    figs = dict(report.figures(rep, plan, rep.prices, inventory=names))
     top = rep.insights["top_talkers"].rows[0]
     labels = list(figs["top_talkers"].data[0].y)
     assert f"{by_address[top['srcaddr']]} -> {by_address[top['dstaddr']]}" in labels
@@ -168,7 +168,7 @@ def test_unavailable_names_keep_addresses_with_a_data_health_line() -> None:
     plan = DayPlan(report_date=REPORT_DAY, columns=["log_status"], files=1, source_bytes=1, hours_present=[0],
                    insights=["data_health"])
     res = InsightResult(id="data_health", status="ok", rows=[{"hour": 0, "log_status": "OK", "records": 3}])
-    built = report.build(plan, [res], Prices(), names)
+    built = report.build(plan, [res], Prices(), inventory=names)
     health = built.insights["data_health"]
     assert health.summary is not None and health.summary.endswith("; names unavailable")
     assert snap.reason in health.details and built.names == {}
