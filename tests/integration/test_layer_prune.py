@@ -20,7 +20,7 @@ from lambda_sandbox import find_python312
 from flowdigest import queries
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("FLOWDIGEST_SANDBOX_BUILD", REPO / ".aws-sam" / "build"))
+BUILD = Path(os.environ.get("FLOWDIGEST_SANDBOX_BUILD", REPO / ".aws-sam" / "build")).resolve()  # the probe runs in /
 LAYER = BUILD / "FlowdigestLayer" / "python"
 DAY = dt.date(2026, 3, 14)
 
@@ -51,7 +51,7 @@ RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "si
 def _runtime_dir(tmp_path: Path) -> Path:
     """The sandbox's runtime stand-in when set, else the venv's copies linked into tmp_path."""
     if os.environ.get("FLOWDIGEST_SANDBOX_RUNTIME"):
-        return Path(os.environ["FLOWDIGEST_SANDBOX_RUNTIME"])
+        return Path(os.environ["FLOWDIGEST_SANDBOX_RUNTIME"]).resolve()  # the probe runs in /
     for name in RUNTIME_MODULES:
         spec = importlib.util.find_spec(name)
         assert spec is not None and spec.origin is not None, f"{name} is not installed in the venv"
