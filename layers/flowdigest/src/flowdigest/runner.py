@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowdigest import naming, pipeline
 from flowdigest.engine.duckdb_engine import DuckDBEngine
@@ -19,6 +20,9 @@ from flowdigest.inventory import Snapshot
 from flowdigest.models import RenderOutput
 from flowdigest.pricing import Prices
 from flowdigest.store import LocalStore
+
+if TYPE_CHECKING:  # plotly and kaleido are only in the charting layer
+    from flowdigest.charts.render import PngRenderer
 
 # Two insight queries at a time: measured on 2 cores (bench/), the nine small rollup
 # queries take about 20 % less wall time than one after another.
@@ -138,10 +142,11 @@ def _start_browser_early() -> threading.Thread:
 def render(plan, results, out: Path, *, charts: bool, prices: Prices | None,
            progress: pipeline.Progress, findings_config: FindingsConfig | None = None,
            names: naming.DayNames | None = None) -> RenderOutput:
-    if not charts:
-        return pipeline.render_step(plan, results, LocalStore(out), None, prices, progress, findings_config, names)
-    from flowdigest.charts.render import PngRenderer
+    browser: contextlib.AbstractContextManager[PngRenderer | None] = contextlib.nullcontext(None)
+    if charts:
+        from flowdigest.charts.render import PngRenderer
 
-    with PngRenderer() as renderer:
-        return pipeline.render_step(plan, results, LocalStore(out), renderer, prices, progress, findings_config,
-                                    names)
+        browser = PngRenderer()
+    with browser as renderer:
+        return pipeline.render_step(plan, results, LocalStore(out), renderer, prices, progress=progress,
+                                    findings_config=findings_config, inventory=names)
