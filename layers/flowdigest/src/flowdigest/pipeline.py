@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowdigest import fields, message, naming, queries, report
 from flowdigest.engine import QueryEngine
@@ -89,12 +89,16 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
     )
 
 
+def _query(engine: QueryEngine, name: str, day: dt.date) -> list[dict[str, Any]]:
+    """Run the query `name` (an insight's, or sql/<name>.sql) for `day` over the engine's tables."""
+    return engine.query(queries.render(name, day, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table))
+
+
 def day_totals(engine: QueryEngine, plan: DayPlan) -> Totals:
     """The day's totals from its rollup (once its rollup is built), whichever insights run."""
     if not plan.files:
         return report.no_totals()
-    sql = queries.render("totals", plan.report_date, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
-    (row,) = engine.query(sql)
+    (row,) = _query(engine, "totals", plan.report_date)
     counts: dict[str, int | None] = {k: int(v or 0) for k, v in row.items()}
     if "action" not in plan.columns:  # the format has no action: accepted / rejected are unknown
         counts |= {"accepted_flows": None, "rejected_flows": None}
@@ -134,9 +138,7 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
     check_insights([insight_id])
     if insight_id in plan.skipped:
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
-    sql = queries.render(insight_id, plan.report_date,
-                         flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
-    return InsightResult(id=insight_id, status="ok", rows=engine.query(sql))
+    return InsightResult(id=insight_id, status="ok", rows=_query(engine, insight_id, plan.report_date))
 
 
 def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
@@ -164,9 +166,7 @@ def inventory_step(engine: QueryEngine, plan: DayPlan, snapshot: Snapshot, store
     has_interfaces = "interface_id" in plan.columns
     rows = []
     if snapshot.available and plan.files and has_interfaces:
-        sql = queries.render("interface_bytes", plan.report_date,
-                             flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
-        rows = engine.query(sql)
+        rows = _query(engine, "interface_bytes", plan.report_date)
     return naming.survey(plan.report_date, snapshot, key, rows, has_interfaces)
 
 
