@@ -17,6 +17,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from flowdigest import fields
+from flowdigest.scope import Scope
 
 HISTORY_DAYS = 7
 ROW_LIMIT = 10
@@ -26,6 +27,7 @@ ROLLUP_KEYS: tuple[str, ...] = (
     "log_status", "action", "interface_id", "instance_id", "srcaddr", "dstaddr", "dstport",
     "protocol", "flow_direction", "traffic_path", "pkt_src_aws_service", "pkt_dst_aws_service",
     "subnet_id", "vpc_id", "az_id",  # the interface's: they add no rows (the findings)
+    "account_id", "region",  # the interface's too (the record's, else the S3 prefix's)
 )
 ROLLUP_SCHEMA: dict[str, str] = {
     "rollup_set": "VARCHAR",  # which grouping set a row belongs to (daily_rollup.sql)
@@ -44,7 +46,7 @@ ROLLUP_PARTITIONS: tuple[str, ...] = ("dt", "rollup_set")
 ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects", "ingress")
 FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{f.column: f.sql_type for f in fields.FIELDS},
-    **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},
+    **{p: "VARCHAR" for p in (*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS)},
 }
 # Columns of the raw logs the rollup reads: what Athena scans (besides partitions).
 ROLLUP_SOURCE_COLUMNS: tuple[str, ...] = (*ROLLUP_KEYS, "pkt_srcaddr", "pkt_dstaddr", "packets", "bytes")
@@ -65,7 +67,7 @@ class _PublicAddress:
 
 
 # The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
-PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes")
+PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes", "breakdown", "places")
 
 
 def query_names() -> list[str]:
@@ -86,8 +88,9 @@ def sql_text(name: str) -> str:
 
 
 def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup",
-           limit: int = ROW_LIMIT) -> str:
-    """The query `name` for `day`, in Athena's dialect. Values come from a date and ints only."""
+           limit: int = ROW_LIMIT, scope: Scope | None = None) -> str:
+    """The query `name` for `day`, in Athena's dialect. Values come from a date, ints and
+    validated ids only (`scope`: the rollup's filters)."""
     return sql_text(name).format(
         flow_logs=flow_logs,
         rollup=rollup,
@@ -98,6 +101,7 @@ def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str
         history_start=(day - dt.timedelta(days=HISTORY_DAYS)).isoformat(),
         limit=int(limit),
         is_public=_PublicAddress(),
+        scope=(scope or Scope()).predicate(),
     )
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flowdigest.scope import Scope
+
 
 @dataclass
 class DayInfo:
@@ -24,6 +26,11 @@ class DayInfo:
 class QueryEngine(Protocol):
     flow_logs_table: str  # how the SQL names the raw flow-log table
     rollup_table: str  # ... and the daily rollup table
+    scope: Scope  # the run's filters: what open_day lists and build_rollup reads
+
+    def set_scope(self, scope: Scope) -> None:
+        """Filter the accounts, Regions and VPCs read from now on (a rollup of their own)."""
+        ...
 
     def open_day(self, day: dt.date) -> DayInfo:
         """List the day's flow-log files and the fields they carry (no data scan)."""

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from flowdigest import fields, queries
 from flowdigest.engine import DayInfo, json_rows
+from flowdigest.scope import Scope
 from flowdigest.sources import DayData, FlowLogError, load_day
 
 _BUILT_FROM = "_built_from.sha256"  # in dt=<day>/ (a "_" name: dataset readers skip it)
@@ -82,7 +83,8 @@ class DuckDBEngine:
                  threads: int | None = None, memory_limit: str | None = None, reuse_rollups: bool = True,
                  exclude: Sequence[Path] = (), progress: Callable[[str], None] | None = None) -> None:
         self.source = source
-        self.rollup_dir = rollup_dir
+        self.rollup_base = rollup_dir
+        self.scope = Scope()
         self.exclude = (rollup_dir, *exclude)  # never read as flow logs: the run's own output
         self._progress = progress or (lambda _: None)
         # rollup files whose footer read back, by (path, size, mtime): checked once a process
@@ -103,6 +105,19 @@ class DuckDBEngine:
         if memory_limit:
             self.con.execute(f"SET GLOBAL memory_limit = {_quote(memory_limit)}")
 
+    @property
+    def rollup_dir(self) -> Path:
+        """The whole bucket's rollups; a filtered run's in a scope=<hash> folder of their own."""
+        key = self.scope.rollup_key()
+        return self.rollup_base / key if key else self.rollup_base
+
+    def set_scope(self, scope: Scope) -> None:
+        """Filter what the next rollups read (listings and rollup SQL depend on it)."""
+        if scope != self.scope:
+            self.scope = scope
+            self._days.clear()
+            self._rollup_sqls.clear()
+
     # -- the day's raw logs -------------------------------------------------------------
     def forget_listings(self) -> None:
         """Forget the days listed so far, when files have been written since."""
@@ -111,7 +126,7 @@ class DuckDBEngine:
     def _day(self, day: dt.date) -> DayData:
         if day not in self._days:
             self._days[day] = load_day(self.source, day, skip_bad=self.skip_bad, log_format=self.log_format,
-                                      exclude=self.exclude)
+                                      exclude=self.exclude, scope=self.scope)
         return self._days[day]
 
     def open_day(self, day: dt.date) -> DayInfo:
@@ -119,11 +134,22 @@ class DuckDBEngine:
         return DayInfo(columns=set(data.columns), files=data.files, source_bytes=data.total_bytes,
                        hours_present=set(data.hours_present), bad_files=list(data.bad_files))
 
-    def _select_list(self, present: set[str], partitions: bool) -> str:
+    def _select_list(self, present: set[str], partitions: bool,
+                     origin: tuple[str | None, str | None] = (None, None)) -> str:
         cols = [
             f'"{f.column}"' if f.column in present else f'CAST(NULL AS {f.sql_type}) AS "{f.column}"'
             for f in fields.FIELDS
         ]
+        # Athena's account and Region partitions: the S3 prefix's, else (a folder of loose
+        # files) the record's own fields, so a filter still applies to them
+        for name, field, value in zip(fields.SOURCE_PARTITION_COLUMNS, ("account_id", "region"), origin,
+                                      strict=True):
+            if name in present:
+                cols.append(f'"{name}"')
+            elif value is not None:
+                cols.append(f'{_quote(value)} AS "{name}"')
+            else:
+                cols.append(f'"{field}" AS "{name}"' if field in present else f'CAST(NULL AS VARCHAR) AS "{name}"')
         if partitions:
             cols += [f'"{p}"' for p in fields.PARTITION_COLUMNS]
         else:  # derive the partitions from the record's start, as AWS delivers by hour
@@ -133,11 +159,14 @@ class DuckDBEngine:
 
     def _register_flow_logs(self, data: DayData) -> None:
         parts = []
-        if data.parquet_files:
-            files = "[" + ", ".join(_quote(p) for p in data.parquet_files) + "]"
+        by_origin: dict[tuple[str | None, str | None], list[Path]] = {}
+        for p in data.parquet_files:  # one reader per account and Region: they are constants
+            by_origin.setdefault(data.origins.get(p, (None, None)), []).append(p)
+        for origin, paths in by_origin.items():
+            files = "[" + ", ".join(_quote(p) for p in paths) + "]"
             reader = (f"read_parquet({files}, hive_partitioning = {str(data.hive).lower()}, "
                       "hive_types_autocast = false, union_by_name = true)")
-            parts.append(f"SELECT {self._select_list(data.columns, data.hive)} FROM {reader}")
+            parts.append(f"SELECT {self._select_list(data.columns, data.hive, origin)} FROM {reader}")
         for i, table in enumerate(data.text_tables):
             name = f"text_logs_{i}"
             self.con.register(name, table)
@@ -159,7 +188,7 @@ class DuckDBEngine:
     def _rollup_sql(self, day: dt.date) -> str:
         """daily_rollup.sql for `day` in DuckDB's dialect (transpiled once: the check asks too)."""
         if day not in self._rollup_sqls:
-            self._rollup_sqls[day] = queries.to_duckdb(queries.render("daily_rollup", day))
+            self._rollup_sqls[day] = queries.to_duckdb(queries.render("daily_rollup", day, scope=self.scope))
         return self._rollup_sqls[day]
 
     def rollup_current(self, day: dt.date) -> bool:

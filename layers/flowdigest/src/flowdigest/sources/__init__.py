@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowdigest import fields
+from flowdigest.scope import Scope
 from flowdigest.sources import batches, layout, parquet
 from flowdigest.sources.errors import FlowLogError
 from flowdigest.sources.hours import day_start, missing_hours_text, record_hours, start_in_day
@@ -50,6 +51,8 @@ __all__ = [
 class DayData:
     report_date: dt.date
     parquet_files: list[Path] = field(default_factory=list)
+    # (account, Region) of each Parquet file, from its S3 prefix (None where the path has none)
+    origins: dict[Path, tuple[str | None, str | None]] = field(default_factory=dict)
     # in-memory tables, AWS-typed: text logs, and loose Parquet files' rows of the day.
     # Tables from dated folders also carry the Hive partition columns year/month/day/hour
     # (strings, the delivery hour), as Parquet under year=/.../hour= folders does; tables
@@ -95,6 +98,7 @@ def load_day(
     skip_bad: bool = False,
     log_format: str | Sequence[str] | None = None,
     exclude: Sequence[Path] = (),
+    scope: Scope | None = None,
 ) -> DayData:
     """Collect the day's flow-log files under `root`.
 
@@ -105,13 +109,14 @@ def load_day(
     message names the layouts looked for). A source holding flow logs, but none for this
     day, is an empty DayData (its `note` says so), as Athena answers an empty partition:
     the report then says "no flow logs were delivered for <day>". Folders in `exclude` (the
-    run's own output) are not read.
+    run's own output) are not read, nor are the accounts' and Regions' folders `scope`
+    leaves out.
     """
     root = Path(root)
     if not root.exists():
         raise FlowLogError(root, "no such folder")
     fmt = parse_format(log_format, "log_format") if log_format is not None else None
-    found = layout.scan(root, day, exclude)
+    found = layout.scan(root, day, exclude, scope)
     if not found.candidates and not found.dated_layout:
         raise FlowLogError(root, found.no_files_reason())
     # In a tree of dated folders, files beside them (with no date) are not the day's.
@@ -160,6 +165,7 @@ class _Loader:
             return
         if part.parquet_file is not None:
             data.parquet_files.append(part.parquet_file)
+            data.origins[part.parquet_file] = (c.account, c.region)
             self.hive = self.hive and c.hive
         if part.table is not None:
             data.text_tables.append(part.table)
@@ -174,16 +180,16 @@ class _Loader:
     def read(self, chosen: list[layout.Candidate]) -> None:
         # Files are independent; gunzip and Arrow's parsers release the GIL, so threads help.
         pool = ThreadPoolExecutor(max(1, min(_WORKERS, len(chosen))))
-        groups: dict[tuple[int | None, bytes], list[tuple[layout.Candidate, bytes]]] = {}
+        groups: dict[tuple[int | None, str | None, str | None, bytes], list[tuple[layout.Candidate, bytes]]] = {}
         try:
             for c, part in zip(chosen, pool.map(self.attempt, chosen), strict=True):
                 key = batches.batch_key(part.text) if isinstance(part, _Part) and part.text is not None else None
                 if key is not None and isinstance(part, _Part) and part.text is not None:
-                    groups.setdefault((c.hour, key), []).append((c, part.text))
+                    groups.setdefault((c.hour, c.account, c.region, key), []).append((c, part.text))
                 else:
                     self.add(c, self.attempt(c, part.text) if isinstance(part, _Part) and part.text is not None
                              else part)
-            for (hour, key), files in groups.items():
+            for (hour, _, _, key), files in groups.items():
                 self.add_group(hour, key, files)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # after a raise, start no more files
@@ -195,8 +201,9 @@ class _Loader:
             for c, text in files:
                 self.add(c, self.attempt(c, text))
             return
+        first = files[0][0]
         part = _Part(set(table.column_names), {hour} if hour is not None else set(),
-                     table=with_partitions(table, self.day, hour))
+                     table=with_partitions(table, self.day, hour, (first.account, first.region)))
         self.add(files[0][0], part)
         for c, _ in files[1:]:
             self.add(c, _Part(set(), set(), text=b""))  # counted and fingerprinted; records in the first's
@@ -229,7 +236,7 @@ def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | 
         hours = {c.hour} if c.hour is not None else (
             record_hours(table.column("start"), lo) if "start" in names else set()
         )
-        return _Part(names, hours, table=with_partitions(table, day, c.hour))
+        return _Part(names, hours, table=with_partitions(table, day, c.hour, (c.account, c.region)))
     if "start" not in names:
         raise FlowLogError(
             c.path, "no start field, so the day of its records can't be told; put it under dated "
@@ -261,8 +268,10 @@ def _joined(tables: list[pa.Table]) -> list[pa.Table]:
             for group in by_columns.values()]
 
 
-def with_partitions(table: pa.Table, day: dt.date, hour: int | None) -> pa.Table:
-    """Add Hive's partition columns for a file delivered on `day` in `hour`.
+def with_partitions(table: pa.Table, day: dt.date, hour: int | None,
+                    origin: tuple[str | None, str | None] = (None, None)) -> pa.Table:
+    """Add Hive's partition columns for a file delivered on `day` in `hour`, and the
+    account and Region of its S3 prefix (`origin`) when the path names them.
 
     So the SQL's `year/month/day/hour` filters and groupings see a text file where AWS
     put it (its delivery hour), exactly as for Parquet; with no hour known (no HH folder,
@@ -279,6 +288,9 @@ def with_partitions(table: pa.Table, day: dt.date, hour: int | None) -> pa.Table
     for name in fields.PARTITION_COLUMNS:
         col = hours if name == "hour" else pa.repeat(pa.scalar(values[name]), n)
         table = table.append_column(pa.field(name, pa.string()), col)
+    for name, value in zip(fields.SOURCE_PARTITION_COLUMNS, origin, strict=True):
+        if value is not None:
+            table = table.append_column(pa.field(name, pa.string()), pa.repeat(pa.scalar(value), n))
     return table
 
 

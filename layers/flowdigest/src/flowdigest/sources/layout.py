@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from flowdigest.s3layout import SERVICE
+from flowdigest.scope import Scope
 from flowdigest.sources.errors import FlowLogError
 from flowdigest.sources.parquet import PARQUET_SUFFIXES
 from flowdigest.sources.text import TEXT_SUFFIXES
@@ -31,6 +33,9 @@ EXPECTED = (
 )
 
 _HIVE = re.compile(r"(year|month|day|hour)=(\d{1,4})")
+_HIVE_ORIGIN = re.compile(r"aws-(account-id|region)=([a-z0-9-]+)")
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 _STAMP = re.compile(r"(?<!\d)(\d{8})T(\d{2})(\d{2})Z")  # AWS object names: ..._20240501T0305Z_...
 
 Kind = Literal["parquet", "text"]
@@ -45,6 +50,8 @@ class Candidate:
     hive: bool  # under year=/month=/day=/hour= folders (all four)
     hour: int | None  # delivery hour from hour=HH / HH folder / the name's stamp
     stamp: dt.datetime | None  # the object name's YYYYMMDDTHHmmZ stamp
+    account: str | None = None  # from AWSLogs/<acct>/ or aws-account-id=<acct>/
+    region: str | None = None  # from .../vpcflowlogs/<region>/ or aws-region=<region>/
 
 
 @dataclass
@@ -71,6 +78,9 @@ class _Where:
     day: int | None = None
     hour: int | None = None
     hive: frozenset[str] = frozenset()  # Hive keys seen
+    account: str | None = None
+    region: str | None = None
+    service: bool = False  # past the vpcflowlogs folder of AWS's plain layout
 
 
 def file_kind(name: str) -> Kind | None:
@@ -97,8 +107,26 @@ def _label(*parts: int | None) -> str:
     return "-".join(f"{p:04d}" if i == 0 else f"{p:02d}" for i, p in enumerate(parts) if p is not None)
 
 
-def _enter(w: _Where, name: str, day: dt.date, scan: Scan) -> _Where | None:
-    """The folder's effect on what is known, or None to prune it (another day's folder)."""
+def _origin(w: _Where, name: str) -> _Where | None:
+    """The account or Region a folder names (AWS's two layouts), else None."""
+    if m := _HIVE_ORIGIN.fullmatch(name):
+        if m.group(1) == "account-id":
+            return replace(w, account=m.group(2))
+        return replace(w, region=m.group(2))
+    if w.account is None and _ACCOUNT.fullmatch(name):
+        return replace(w, account=name)
+    if w.account is not None and name == SERVICE:
+        return replace(w, service=True)
+    if w.service and w.region is None and _REGION.fullmatch(name):
+        return replace(w, region=name)
+    return None
+
+
+def _enter(w: _Where, name: str, day: dt.date, scan: Scan, scope: Scope) -> _Where | None:
+    """The folder's effect on what is known, or None to prune it (another day's folder, or
+    an account or Region the run's filters leave out)."""
+    if (o := _origin(w, name)) is not None:
+        return o if scope.admits(o.account, o.region) else None
     m = _HIVE.fullmatch(name)
     if m:
         key, v = m.group(1), int(m.group(2))
@@ -128,7 +156,8 @@ def _enter(w: _Where, name: str, day: dt.date, scan: Scan) -> _Where | None:
             parts = {"year": (v,), "month": (w.year, v), "day": (w.year, w.month, v)}[key]
             scan.other_days.add(_label(*parts))
             return None
-        return replace(w, hive=hive, **{key: v})
+        return replace(w, hive=hive, year=v if key == "year" else w.year, month=v if key == "month" else w.month,
+                       day=v if key == "day" else w.day)
     return w
 
 
@@ -145,6 +174,7 @@ def _file(path: Path, w: _Where, day: dt.date, scan: Scan) -> None:
         path=path, kind=kind, dated=None not in (w.year, w.month, w.day),
         loose=(w.year, w.month, w.day) == (None, None, None),
         hive={"year", "month", "day", "hour"} <= w.hive, hour=hour, stamp=stamp,
+        account=w.account, region=w.region,
     ))
 
 
@@ -191,12 +221,14 @@ def _entry_kind(entry: os.DirEntry[str]) -> str | None:
     return "file" if is_file else None
 
 
-def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
+def scan(root: Path, day: dt.date, exclude: Sequence[Path] = (), scope: Scope | None = None) -> Scan:
     """Walk `root` for the day's candidate files (all loose flow-log files, and the day's dated ones).
 
-    Folders in `exclude` (the run's output folder), and any rollup or report folder, are skipped.
+    Folders in `exclude` (the run's output folder), and any rollup or report folder, are
+    skipped, and so are the accounts' and Regions' folders `scope` leaves out.
     """
     found = Scan()
+    scope = scope or Scope()
     if root.is_file():
         _file(root, _Where(), day, found)
         return found
@@ -219,7 +251,7 @@ def scan(root: Path, day: dt.date, exclude: Sequence[Path] = ()) -> Scan:
         for entry in _listing(folder):
             kind = _entry_kind(entry)
             if kind == "dir":
-                sub = _enter(w, entry.name, day, found)
+                sub = _enter(w, entry.name, day, found, scope)
                 if sub is not None:
                     walk(Path(entry.path), sub)
             elif kind == "file":

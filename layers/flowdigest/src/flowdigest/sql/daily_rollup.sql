@@ -2,7 +2,8 @@
 -- logs are scanned once a day (the columns below only, the day's partitions only).
 -- One scan feeds five grouping sets, each as narrow as the insights that read it:
 --   flows   pairs, interfaces, paths and AWS services (no hour, no port: those multiply rows);
---           subnet, VPC and AZ depend on the interface, so they add no rows
+--           subnet, VPC, AZ, account and Region depend on the interface, so they add no rows
+--           (account / Region: the record's account-id / region, else its S3 prefix's)
 --   hours   bytes and records per hour, interface, direction and action (small: the
 --           headline reads it for eight days)
 --   ports   bytes per destination port and protocol
@@ -46,6 +47,8 @@ SELECT
     subnet_id,
     vpc_id,
     az_id,
+    account_id,
+    region,
     COUNT(*) AS flows,
     CAST(SUM(packets) AS BIGINT) AS packets,  -- DuckDB would widen to HUGEINT (DOUBLE in Parquet)
     CAST(SUM(bytes) AS BIGINT) AS bytes,
@@ -66,6 +69,8 @@ FROM (
             NULLIF(pkt_src_aws_service, '-') AS pkt_src_aws_service,
             NULLIF(pkt_dst_aws_service, '-') AS pkt_dst_aws_service,
             NULLIF(subnet_id, '-') AS subnet_id, NULLIF(vpc_id, '-') AS vpc_id, NULLIF(az_id, '-') AS az_id,
+            COALESCE(NULLIF(account_id, '-'), aws_account_id) AS account_id,
+            COALESCE(NULLIF(region, '-'), aws_region) AS region,
             NULLIF(pkt_srcaddr, '-') <> NULLIF(srcaddr, '-') AS src_translated,
             NULLIF(pkt_dstaddr, '-') <> NULLIF(dstaddr, '-') AS dst_translated,
             CASE WHEN "action" = 'REJECT' THEN NULLIF(srcaddr, '-') END AS rejected_srcaddr,
@@ -76,12 +81,14 @@ FROM (
                       AND {is_public:NULLIF(srcaddr, '-')}
                  THEN NULLIF(srcaddr, '-') END AS ingress_srcaddr
         FROM {flow_logs}
-        WHERE "year" = '{year}' AND "month" = '{month}' AND "day" = '{day}'
+        -- the run's filters (flowdigest.scope): partitions of the accounts and Regions asked for
+        WHERE "year" = '{year}' AND "month" = '{month}' AND "day" = '{day}' AND {scope}
     ) AS day_logs
 ) AS day_logs
 GROUP BY GROUPING SETS (
     (log_status, "action", interface_id, instance_id, srcaddr, dstaddr, flow_direction, traffic_path,
-     src_translated, dst_translated, pkt_src_aws_service, pkt_dst_aws_service, subnet_id, vpc_id, az_id),
+     src_translated, dst_translated, pkt_src_aws_service, pkt_dst_aws_service, subnet_id, vpc_id, az_id,
+     account_id, region),
     ("hour", log_status, "action", interface_id, flow_direction),
     (log_status, protocol, dstport),
     (log_status, "action", rejected_srcaddr, protocol, rejected_dstport),
