@@ -11,6 +11,7 @@ import html
 import re
 from typing import Any
 
+from flowdigest import breakdown
 from flowdigest.insights import INSIGHTS
 from flowdigest.models import Report, SlackFile, SlackMessage, SlackReply
 from flowdigest.slack.limits import escape, fit_message
@@ -71,8 +72,10 @@ def _nothing_to_report(report: Report, title: str) -> tuple[str, list[dict[str, 
     header = {"type": "header", "text": {"type": "plain_text", "text": title}}
     bad = report.source.bad_files
     if not bad:
-        return (f"{title}: no flow logs were delivered for {day}.",
-                [header, _section(f":warning: No flow logs were delivered for {day}; nothing to report.")])
+        which = breakdown.filter_note(report).replace(" · filtered to", " that match the filter")
+        return (f"{title}: no flow logs were delivered for {day}{which}.",
+                [header, _section(f":warning: No flow logs were delivered for {day}{escape(which)}; "
+                                  "nothing to report.")])
     first = f"`{escape(bad[0].file)}`: {escape(bad[0].reason)}"
     more = f" (and {len(bad) - 1} more, listed in the thread)" if len(bad) > 1 else ""
     which = "the one flow-log file" if len(bad) == 1 else f"all {len(bad)} flow-log files"
@@ -105,7 +108,10 @@ def summary_blocks(report: Report) -> tuple[str, list[dict[str, Any]]]:
     key_lines = [f"*{report.insights[i].title}:* {escape(report.insights[i].summary or '')}" for _, i in leading]
     if key_lines:
         blocks.append(_section("\n".join(key_lines)))
+    if views := breakdown.message_lines(report):
+        blocks.append(_section(views))
     note = f"{len(report.charts)} charts and the details are in the thread · {report.source.files} files read"
+    note += escape(breakdown.filter_note(report))
     if report.source.bad_files:
         note += f" · {len(report.source.bad_files)} unreadable files skipped"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})

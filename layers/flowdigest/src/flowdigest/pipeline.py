@@ -13,13 +13,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from flowdigest import fields, message, naming, queries, report
+from flowdigest import breakdown, fields, message, naming, queries, report
 from flowdigest.engine import QueryEngine
 from flowdigest.findings.config import FindingsConfig
 from flowdigest.insights import INSIGHTS, PATH_ERRORS
 from flowdigest.inventory import Snapshot
 from flowdigest.models import Chart, DayPlan, InsightResult, InventoryOutput, RenderOutput, Totals
 from flowdigest.pricing import Prices
+from flowdigest.scope import Scope
 from flowdigest.store import Store
 
 if TYPE_CHECKING:
@@ -53,10 +54,10 @@ def _missing_reason(missing: list[str]) -> str:
             f"(add {fields.format_option(missing)} to the flow log's format)")
 
 
-def _nothing_readable(day: dt.date, bad_files: list[tuple[str, str]]) -> str:
+def _nothing_readable(day: dt.date, bad_files: list[tuple[str, str]], scope: Scope) -> str:
     if bad_files:  # --skip-bad-files skipped every file there was
         return f"every flow-log file delivered for {day} was unreadable ({len(bad_files)} skipped)"
-    return f"no flow logs were delivered for {day}"
+    return f"no flow logs were delivered for {day}" + (f" that match the filter {scope.describe()}" if scope else "")
 
 
 def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
@@ -76,7 +77,7 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
         insight = INSIGHTS[i]
         missing = [c for c in insight.needs if c not in info.columns]
         if not info.files:
-            skipped[i] = _nothing_readable(report_date, info.bad_files)
+            skipped[i] = _nothing_readable(report_date, info.bad_files, engine.scope)
         elif missing:
             skipped[i] = _missing_reason(missing)
         elif insight.needs_history and not history:
@@ -85,13 +86,14 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
         report_date=report_date, columns=sorted(info.columns), files=info.files,
         source_bytes=info.source_bytes, hours_present=sorted(info.hours_present),
         insights=[i for i in ids if i not in skipped], skipped=skipped, history_days=history,
-        bad_files=info.bad_files,
+        bad_files=info.bad_files, scope=engine.scope.as_dict(),
     )
 
 
 def _query(engine: QueryEngine, name: str, day: dt.date) -> list[dict[str, Any]]:
     """Run the query `name` (an insight's, or sql/<name>.sql) for `day` over the engine's tables."""
-    return engine.query(queries.render(name, day, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table))
+    return engine.query(queries.render(name, day, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table,
+                                       scope=engine.scope))
 
 
 def day_totals(engine: QueryEngine, plan: DayPlan) -> Totals:
@@ -130,7 +132,25 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
     """Plan the day, build the rollups the plan reads, then count the day's totals."""
     plan = plan_day(engine, report_date, insights, progress=progress)
     build_rollups(engine, plan, rebuild_history=rebuild_history, progress=progress)
-    return plan.model_copy(update={"totals": day_totals(engine, plan)})
+    plan = plan.model_copy(update={"totals": day_totals(engine, plan)})
+    if plan.files and engine.scope and plan.totals and not (plan.totals.flows or plan.totals.nodata_records
+                                                             or plan.totals.skipdata_records):
+        # files were read, but none of their records is in the filter (a VPC filter): no flow logs
+        why = _nothing_readable(report_date, [], engine.scope)
+        return plan.model_copy(update={"insights": [], "skipped": dict.fromkeys(check_insights(insights), why),
+                                       "files": 0, "totals": report.no_totals()})
+    return plan.model_copy(update=_breakdown_rows(engine, plan))
+
+
+def _breakdown_rows(engine: QueryEngine, plan: DayPlan) -> dict[str, Any]:
+    """The plan's figures per account, Region and VPC, and where each resource is (report.json's
+    breakdown); none for a day of one account and one VPC, whose headline says it all."""
+    if not plan.files:
+        return {}
+    rows = _query(engine, "breakdown", plan.report_date)
+    if len({r["account_id"] for r in rows}) <= 1 and len({r["vpc_id"] for r in rows}) <= 1:
+        return {}
+    return {"scope_rows": rows, "places": breakdown.places(_query(engine, "places", plan.report_date))}
 
 
 def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:

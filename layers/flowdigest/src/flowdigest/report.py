@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from flowdigest import __version__, naming
+from flowdigest import __version__, breakdown, naming
 from flowdigest.findings import build as findings_build
 from flowdigest.findings.config import FindingsConfig
 from flowdigest.findings.model import Finding, findings_summary
@@ -83,6 +83,7 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
     found, found_summary = findings(insights, ctx)
+    found = breakdown.locate(found, plan.places)
     return Report(
         report_date=plan.report_date,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -103,6 +104,8 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
         findings=found,
         findings_summary=found_summary,
         names=naming.report_names(ctx.names, (r.rows for r in insights.values())),
+        scope=plan.scope,
+        breakdown=breakdown.build(plan.scope_rows, found, plan.places),
     )
 
 
