@@ -10,7 +10,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,19 @@ def out_folder(text: str) -> Path:
     if "\\" in text:
         raise argparse.ArgumentTypeError(f"{text!r}: a backslash in the output folder's path is not supported")
     return Path(text)
+
+
+def id_list(kind: str) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: a comma-separated list of account / Region / VPC ids (flowdigest.scope)."""
+    def parse(text: str) -> tuple[str, ...]:
+        from flowdigest.scope import ScopeError, parse_ids
+
+        try:
+            return parse_ids(kind, text)
+        except ScopeError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return parse
 
 
 def positive_int(text: str) -> int:
@@ -157,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-format", default=None, metavar="FORMAT",
                      help="the flow log's format ('${version} ${srcaddr} ...') for text files without a "
                           "header line (default: the header, or AWS's default format)")
+    run.add_argument("--account", type=id_list("account"), default=None, metavar="ID[,ID]",
+                     help="only these accounts' flow logs (12-digit ids; default: every account under --source)")
+    run.add_argument("--source-region", type=id_list("region"), default=None, metavar="R[,R]",
+                     help="only these Regions' flow logs, e.g. eu-west-1 (default: every Region; --region "
+                          "is the prices' Region)")
+    run.add_argument("--vpc", type=id_list("vpc"), default=None, metavar="VPC[,VPC]",
+                     help="only these VPCs' records (needs the vpc-id field; default: every VPC)")
     _add_report_options(run)
 
     post = sub.add_parser("post", help="post an existing report folder's message to Slack",
@@ -198,6 +218,12 @@ def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                         help="files per hour (default: 2-6 by volume, as AWS delivers)")
     sample.add_argument("--workers", type=positive_int, default=None,
                         help="files written at once (default: 2); the content does not depend on it")
+    sample.add_argument("--accounts", type=positive_int, default=1,
+                        help="an organisation's day: this many accounts, each under its own AWSLogs/ prefix "
+                             "(default: 1, the single sample VPC)")
+    sample.add_argument("--regions", type=positive_int, default=1,
+                        help="Regions per account (default: 1; at most 8)")
+    sample.add_argument("--vpcs", type=positive_int, default=1, help="VPCs per account and Region (default: 1)")
     sample.add_argument("--missing-hours", type=hour_list, default=(), metavar="H,H,...",
                         help="UTC hours with no files delivered, e.g. 3,17")
     for flag, what in (("nat", "NAT gateway traffic"), ("rejects", "rejected traffic"),
@@ -209,6 +235,7 @@ def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _sample(args: argparse.Namespace) -> int:
     from flowdigest import dates, sample
+    from flowdigest.sample.org import REGIONS, generate_org_days
 
     if args.days > (args.date - dates.EARLIEST).days + 1:
         raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
@@ -223,8 +250,25 @@ def _sample(args: argparse.Namespace) -> int:
             print(f"{day}: {rows:,} records in {len(paths)} files ({size / 2**20:.1f} MiB) in {seconds:.1f} s",
                   flush=True)
 
-    sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed,
-                         profile=profile, workers=args.workers, progress=written)
+    if args.regions > len(REGIONS):
+        raise UserError(f"--regions {args.regions}: the sample knows {len(REGIONS)} Regions", code=2)
+    if (args.accounts, args.regions, args.vpcs) == (1, 1, 1):
+        sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed,
+                             profile=profile, workers=args.workers, progress=written)
+        return 0
+    rows, t0 = [0], time.perf_counter()
+
+    def counted(day: dt.date, paths: list[Path], n: int, seconds: float) -> None:
+        rows[0] += n
+        if day == args.date:
+            written(day, paths, n, seconds)
+
+    generate_org_days(args.out, args.date, accounts=args.accounts, regions=args.regions, vpcs=args.vpcs,
+                      days=args.days, records=args.records, seed=args.seed, profile=profile,
+                      workers=args.workers, progress=counted)
+    seconds = time.perf_counter() - t0
+    print(f"{args.accounts} accounts × {args.regions} Regions × {args.vpcs} VPCs: {rows[0]:,} records in "
+          f"{seconds:.1f} s ({rows[0] / seconds:,.0f} records/s)", flush=True)
     return 0
 
 
@@ -302,8 +346,11 @@ def _run(args: argparse.Namespace, progress: Progress) -> RenderOutput:
     if args.source.resolve() == Path(args.source.resolve().anchor):  # its walk would take ages
         raise UserError(f"--source {args.source}: the file system's root; give the folder holding the flow logs",
                         code=2)
+    from flowdigest.scope import Scope
+
     inventory = _read_inventory(args.inventory)  # a malformed file stops before any work
-    return run_day(args.source, args.date, args.out, charts=not args.no_charts,
+    scope = Scope(args.account or (), args.source_region or (), args.vpc or ())
+    return run_day(args.source, args.date, args.out, charts=not args.no_charts, scope=scope,
                    skip_bad=args.skip_bad_files, log_format=args.log_format, insights=args.insights,
                    prices=_prices(args), reuse_rollups=not args.rebuild, rebuild_history=args.rebuild_history,
                    progress=progress, findings_config=_findings_config(args), inventory=inventory)

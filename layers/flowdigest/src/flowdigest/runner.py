@@ -19,6 +19,7 @@ from flowdigest.findings.config import FindingsConfig
 from flowdigest.inventory import Snapshot
 from flowdigest.models import RenderOutput
 from flowdigest.pricing import Prices
+from flowdigest.scope import Scope
 from flowdigest.store import LocalStore
 
 if TYPE_CHECKING:  # plotly and kaleido are only in the charting layer
@@ -83,28 +84,30 @@ def run_day(source: Path, report_date: dt.date, out: Path, *, charts: bool = Tru
             skip_bad: bool = False, log_format: str | None = None, insights: list[str] | None = None,
             prices: Prices | None = None, reuse_rollups: bool = True, rebuild_history: bool = False,
             progress: pipeline.Progress = pipeline._quiet, findings_config: FindingsConfig | None = None,
-            inventory: Snapshot | None = None) -> RenderOutput:
+            inventory: Snapshot | None = None, scope: Scope | None = None) -> RenderOutput:
     """Report on one day of flow logs under `source` into out/<date>/ (its keys, under `out`,
     are in what it returns). `reuse_rollups=False` builds the day's rollup again even if
     current; `rebuild_history` builds the day's and the history days' rollups again.
-    `inventory`: the account's network inventory, for names (stored as out/<date>/inventory.json)."""
+    `inventory`: the account's network inventory, for names (stored as out/<date>/inventory.json).
+    `scope`: the accounts, Regions and VPCs to read (default: all under `source`)."""
     pipeline.check_insights(insights)  # fail before any work on a typo
     with output_lock(out, report_date, progress=progress):
         return _run_locked(source, report_date, out, charts=charts, skip_bad=skip_bad, log_format=log_format,
                            insights=insights, prices=prices, reuse_rollups=reuse_rollups,
                            rebuild_history=rebuild_history, progress=progress, findings_config=findings_config,
-                           inventory=inventory)
+                           inventory=inventory, scope=scope or Scope())
 
 
 def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, skip_bad: bool,
                 log_format: str | None, insights: list[str] | None, prices: Prices | None,
                 reuse_rollups: bool, rebuild_history: bool, progress: pipeline.Progress,
-                findings_config: FindingsConfig | None, inventory: Snapshot | None) -> RenderOutput:
+                findings_config: FindingsConfig | None, inventory: Snapshot | None, scope: Scope) -> RenderOutput:
     # Never read the run's own output; the demo's source lives inside --out (OUT/sample)
     inside = source.resolve().is_relative_to(out.resolve())
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
                           reuse_rollups=reuse_rollups and not rebuild_history, exclude=() if inside else (out,),
                           progress=progress)
+    engine.set_scope(scope)
     engine.open_day(report_date)  # bad input stops the run here, before any browser starts
     early = _start_browser_early() if charts else None
     try:
