@@ -113,14 +113,19 @@ def _write_file(root: Path, plan: _DayPlan, job: tuple[int, int, int]) -> tuple[
     return path, table.num_rows
 
 
-def _write_day(root: Path, day: dt.date, records: int, seed: int, p: DayProfile,
-               workers: int | None = None) -> tuple[list[Path], int]:
-    plan = _plan(day, records, seed, p)
-    net = plan.lay.net
-    day_dir = hour_prefix(root, day, 0, net.account_id, net.region).parent
-    if day_dir.exists():  # a re-run replaces the day instead of adding to it
+def clear_day(root: Path, day: dt.date, account_id: str, region: str) -> None:
+    """Remove a prefix's files of the day: a re-run replaces the day instead of adding to it."""
+    day_dir = hour_prefix(root, day, 0, account_id, region).parent
+    if day_dir.exists():
         for old in day_dir.glob("hour=*/*.log.parquet"):
             old.unlink()
+
+
+def _write_day(root: Path, day: dt.date, records: int, seed: int, p: DayProfile,
+               workers: int | None = None, clear: bool = True) -> tuple[list[Path], int]:
+    plan = _plan(day, records, seed, p)
+    if clear:  # not when several VPCs share the prefix (sample.org clears it once)
+        clear_day(root, day, p.account_id, p.region)
 
     def one_file(job: tuple[int, int, int]) -> tuple[Path | None, int]:
         return _write_file(root, plan, job)
@@ -163,8 +168,10 @@ def generate_day(root: Path, day: dt.date, *, records: int = 200_000, seed: int 
 
 def generate_days(root: Path, last_day: dt.date, *, days: int = 8, records: int = 200_000, seed: int = 0,
                   profile: DayProfile | None = None, workers: int | None = None,
-                  progress: Callable[[dt.date, list[Path], int, float], None] | None = None) -> list[Path]:
-    """The report day and the `days - 1` before it, oldest first; returns every file written.
+                  progress: Callable[[dt.date, list[Path], int, float], None] | None = None,
+                  clear: bool = True) -> list[Path]:
+    """The report day and the `days - 1` before it, oldest first; returns every file written
+    (`clear=False`: the days' earlier files in the prefix stay, another VPC's).
 
     Earlier days vary in volume (weekends are quieter); the last day also has a few east-west
     pairs and external addresses that no earlier day has. `progress(day, files, rows, seconds)`
@@ -181,7 +188,7 @@ def generate_days(root: Path, last_day: dt.date, *, days: int = 8, records: int 
             vr = np.random.default_rng([seed, day.toordinal(), 0xDA7])
             factor = (0.8 if day.weekday() >= 5 else 1.0) * float(np.clip(vr.normal(1.0, 0.06), 0.85, 1.15))
             n, p = round(records * factor), base
-        paths, rows = _write_day(root, day, n, seed, p, workers)
+        paths, rows = _write_day(root, day, n, seed, p, workers, clear)
         out.extend(paths)
         if progress:
             progress(day, paths, rows, time.perf_counter() - t)
