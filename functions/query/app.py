@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flowdigest import pipeline
 from flowdigest.aws.engines import ensure_rollups, ensure_sample, make_engine
-from flowdigest.aws.errors import InvalidEvent
 from flowdigest.aws.events import InventoryEvent, PrepareEvent, parse_query
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import QuerySettings, StoreSettings
 from flowdigest.inventory import aws as inventory_aws
+from flowdigest.scope import Scope
 
 SETTINGS = QuerySettings.from_env()  # cold start: a misconfigured function fails here, once
 ENGINE = make_engine(SETTINGS)
@@ -31,9 +31,7 @@ ENGINE = make_engine(SETTINGS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_query(event)
     if isinstance(request, PrepareEvent):
-        if request.filters():
-            raise InvalidEvent(f"filters {request.filters()} are not applied by the query step yet; "
-                               "start the execution without account/region/vpc")
+        ENGINE.set_scope(request.filters())  # the plan carries them on to the other steps
         day = request.resolve_date()
         logger.append_keys(report_date=day.isoformat(), step="prepare")
         ensure_sample(ENGINE, SETTINGS, day)
@@ -42,6 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="InsightsSkipped", unit=MetricUnit.Count, value=len(plan.skipped))
         return plan.model_dump(mode="json")
 
+    ENGINE.set_scope(Scope.from_dict(request.plan.scope))
     if isinstance(request, InventoryEvent):
         logger.append_keys(report_date=request.plan.report_date.isoformat(), step="inventory")
         ensure_rollups(ENGINE, SETTINGS, request.plan)

@@ -25,11 +25,12 @@ import pytest
 from test_template import TEMPLATE, props
 from test_template_text import Stack
 
-from flowdigest import fields
+from flowdigest import fields, queries
 from flowdigest.aws.athena import AthenaEngine
 from flowdigest.aws.errors import InvalidEvent, SettingsError
 from flowdigest.aws.events import PrepareEvent, parse_query
 from flowdigest.aws.settings import QuerySettings
+from flowdigest.scope import Scope
 
 ACCOUNTS = ("111122223333", "444455556666", "777788889999")
 REGIONS = ("eu-west-1", "us-east-1")
@@ -185,6 +186,32 @@ def test_the_engine_lists_the_projected_folders_and_no_others(aws: dict[str, Any
     assert info.columns == {*v5, "reject_reason"}
 
 
+def test_a_filtered_run_lists_reads_and_stores_only_its_own(aws: dict[str, Any]) -> None:
+    stack = Stack(**ORG, **ARCHIVE)
+    engine = AthenaEngine(stack.query_settings(), s3_client=aws["s3"])
+    scope = Scope.parse(account=ACCOUNTS[1], region="us-east-1")
+    engine.set_scope(scope)
+    assert {f"s3://org-log-archive/{p}" for p in engine.day_prefixes(DAY)} == \
+        {p.rsplit("hour=", 1)[0] for p in documented_day("hive-hourly", "s3://org-log-archive/vpc/",
+                                                         ACCOUNTS[1:2], ("us-east-1",), DAY)}
+    # the partition columns in the rollup's WHERE: Athena's projection prunes the others
+    sql = queries.render("daily_rollup", DAY, flow_logs=engine.flow_logs_table, scope=engine.scope)
+    assert f"AND aws_account_id IN ('{ACCOUNTS[1]}') AND aws_region IN ('us-east-1')" in sql
+    # its rollups go where daily_rollup_scoped's projection reads them, and only there
+    scoped = glue_table(aws, stack, "DailyRollupScopedTable")
+    whole = glue_table(aws, stack, "DailyRollupTable")
+    assert scoped["StorageDescriptor"]["Columns"] == whole["StorageDescriptor"]["Columns"]
+    assert [k["Name"] for k in scoped["PartitionKeys"]] == ["scope", "dt", "rollup_set"]
+    assert scoped["Parameters"]["projection.scope.type"] == "injected"
+    location = (scoped["Parameters"]["storage.location.template"].replace("${scope}", scope.rollup_key())
+                .replace("${dt}", DAY.isoformat()).replace("${rollup_set}", "flows"))
+    assert location.endswith(f"/{engine.rollup_prefix}dt={DAY}/rollup_set=flows/")
+    assert engine.rollup_prefix == f"rollup/{scope.rollup_key()}/"
+    assert engine.rollup_table == f"(SELECT * FROM daily_rollup_scoped WHERE scope = '{scope.rollup_key()}')"
+    engine.set_scope(Scope())
+    assert (engine.rollup_prefix, engine.rollup_table) == ("rollup/", "daily_rollup")
+
+
 def test_source_lists_are_validated_with_one_line() -> None:
     env = {"FLOWDIGEST_ENGINE": "duckdb", "FLOWDIGEST_SOURCE": "/tmp/x"}
     spaced = QuerySettings.from_env({**env, "FLOWDIGEST_SOURCE_ACCOUNTS": " 111122223333,444455556666 "})
@@ -299,9 +326,13 @@ def test_prepare_event_takes_the_filters_and_names_a_bad_one() -> None:
     event = parse_query({"step": "prepare", "account": ACCOUNTS[0], "region": "eu-west-1",
                          "vpc": "vpc-0123456789abcdef0", "report_date": None, "scheduled_time": None})
     assert isinstance(event, PrepareEvent)
-    assert event.filters() == {"account": ACCOUNTS[0], "region": "eu-west-1", "vpc": "vpc-0123456789abcdef0"}
-    assert parse_query({"step": "prepare", "account": None, "region": None, "vpc": None}).filters() == {}
-    with pytest.raises(InvalidEvent, match=r"^invalid query step event: prepare.account: String should match pattern"):
+    assert event.filters().as_dict() == {"account": [ACCOUNTS[0]], "region": ["eu-west-1"],
+                                         "vpc": ["vpc-0123456789abcdef0"]}
+    listed = parse_query({"step": "prepare", "account": list(ACCOUNTS[:2]), "region": "eu-west-1,us-east-1"})
+    assert listed.filters().as_dict() == {"account": list(ACCOUNTS[:2]), "region": ["eu-west-1", "us-east-1"]}
+    assert not parse_query({"step": "prepare", "account": None, "region": None, "vpc": None}).filters()
+    with pytest.raises(InvalidEvent, match=r"^invalid query step event: prepare.account: Value error, "
+                                           r"account '1234' is not valid \(an account ID is 12 digits\)$"):
         parse_query({"step": "prepare", "account": "1234"})
 
 

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from flowdigest import fields, queries, s3layout
 from flowdigest.aws.errors import TransientError
 from flowdigest.engine import DayInfo, json_rows
+from flowdigest.scope import Scope
 
 if TYPE_CHECKING:
     from flowdigest.aws.settings import QuerySettings
@@ -36,6 +37,7 @@ _HOUR = re.compile(r"/hour=(\d{2})/")
 STAMP_PATTERN = r"(?:^|[^0-9])([0-9]{8})T([0-9]{2})[0-9]{2}Z[^/]*$"
 _STAMP = re.compile(STAMP_PATTERN)
 TEXT_TABLE = "flow_logs_text"
+SCOPED_ROLLUP_TABLE = "daily_rollup_scoped"  # template.yaml's DailyRollupScopedTable
 TEXT_SUFFIX = ".log.gz"  # AWS gzips every text delivery
 _DT = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})/")
 _TRANSIENT_CODES = {"ThrottlingException", "TooManyRequestsException", "SlowDown", "ServiceUnavailable",
@@ -65,7 +67,7 @@ def text_table_expression(log_fields: tuple[str, ...], layout: str) -> str:
     present = set(log_fields)
     cols = [f'CAST({"t." + _q(f.column) if f.name in present else "NULL"} AS {f.sql_type}) AS {_q(f.column)}'
             for f in fields.FIELDS]
-    cols += [f"t.{_q(p)}" for p in ("year", "month", "day")]
+    cols += [f"t.{_q(p)}" for p in (*fields.SOURCE_PARTITION_COLUMNS, "year", "month", "day")]
     if layout == "dated-daily":
         def stamp(group: int) -> str:
             return f"regexp_extract(t.\"$path\", '{STAMP_PATTERN}', {group})"
@@ -101,6 +103,18 @@ class AthenaEngine:
         if self.text:
             self.flow_logs_table = text_table_expression(self.log_fields, self.layout)
         self._s3 = s3_client
+        self.scope = Scope()
+        self.base_rollup_prefix = self.rollup_prefix
+
+    def set_scope(self, scope: Scope) -> None:
+        """A filtered run lists and reads only its accounts' and Regions' partitions, and keeps
+        its rollups apart: under rollup/scope=<hash>/, read through daily_rollup_scoped (whose
+        injected `scope` partition each query names), never mixed with the whole bucket's."""
+        self.scope = scope
+        key = scope.rollup_key()
+        self.rollup_prefix = f"{self.base_rollup_prefix}{key}/" if key else self.base_rollup_prefix
+        self.rollup_table = (f"(SELECT * FROM {SCOPED_ROLLUP_TABLE} WHERE scope = '{key}')" if key
+                             else "daily_rollup")
 
     @property
     def s3(self) -> Any:
@@ -119,7 +133,8 @@ class AthenaEngine:
 
     def day_prefixes(self, day: dt.date) -> list[str]:
         """The day's folder of every account and Region read (the Glue tables' enum partitions)."""
-        return [self.day_prefix(day, a, r) for a in self._accounts() for r in self.regions]
+        return [self.day_prefix(day, a, r) for a in self._accounts() for r in self.regions
+                if self.scope.admits(a, r)]
 
     def day_prefix(self, day: dt.date, account: str | None = None, region: str | None = None) -> str:
         account = account or self._accounts()[0]
@@ -192,7 +207,7 @@ class AthenaEngine:
             for i in range(0, len(stale), 1000):
                 self.s3.delete_objects(Bucket=self.reports_bucket,
                                        Delete={"Objects": stale[i:i + 1000], "Quiet": True})
-        sql = queries.render("daily_rollup", day, flow_logs=self.flow_logs_table)
+        sql = queries.render("daily_rollup", day, flow_logs=self.flow_logs_table, scope=self.scope)
         self.execute(unload_sql(sql, f"s3://{self.reports_bucket}/{prefix}"))
 
     def rollup_current(self, day: dt.date) -> bool:
@@ -202,7 +217,7 @@ class AthenaEngine:
     def rollup_days(self) -> set[dt.date]:
         days = set()
         for o in self._objects(self.reports_bucket, self.rollup_prefix):
-            m = _DT.search(o["Key"])
+            m = _DT.match(o["Key"][len(self.rollup_prefix):])  # not a filtered run's (scope=<hash>/dt=)
             if m:
                 days.add(dt.date.fromisoformat(m.group(1)))
         return days

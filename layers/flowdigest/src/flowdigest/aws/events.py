@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from flowdigest import dates
 from flowdigest.aws.errors import InvalidEvent
 from flowdigest.models import DayPlan, InsightResult, InventoryOutput
+from flowdigest.scope import Scope, ScopeError, parse_ids
 
 
 class _Event(BaseModel):
@@ -24,14 +25,22 @@ class PrepareEvent(_Event):
     step: Literal["prepare"]
     report_date: dt.date | None = None  # a backfill names the day
     scheduled_time: dt.datetime | None = None  # EventBridge Scheduler's <aws.scheduler.scheduled-time>
-    # Optional filters of an organisation's bucket (the state machine's input). The query
-    # step does not apply them yet and refuses them (filters()) rather than report it all.
-    account: str | None = Field(None, pattern=r"^\d{12}$")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    vpc: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    # Optional filters of an organisation's bucket (the state machine's input): an id, ids
+    # separated by commas, or a list of ids (flowdigest.scope).
+    account: str | list[str] | None = None
+    region: str | list[str] | None = None
+    vpc: str | list[str] | None = None
 
-    def filters(self) -> dict[str, str]:
-        return {k: v for k in ("account", "region", "vpc") if (v := getattr(self, k)) is not None}
+    @field_validator("account", "region", "vpc")
+    @classmethod
+    def _ids(cls, value: str | list[str] | None, info: ValidationInfo) -> list[str] | None:
+        try:
+            return list(parse_ids(str(info.field_name), value)) or None
+        except ScopeError as e:
+            raise ValueError(str(e)) from None
+
+    def filters(self) -> Scope:
+        return Scope.parse(self.account, self.region, self.vpc)
 
     @field_validator("report_date")
     @classmethod
