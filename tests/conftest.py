@@ -23,6 +23,18 @@ def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def org_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An organisation's report day: 3 accounts × 2 Regions × 2 VPCs, each under its prefix."""
+    from flowdigest.sample import DayProfile
+    from flowdigest.sample.org import generate_org_days
+
+    root = tmp_path_factory.mktemp("org")
+    generate_org_days(root, REPORT_DAY, accounts=3, regions=2, vpcs=2, days=1, records=30_000, seed=5,
+                      profile=DayProfile(files_per_hour=1))
+    return root
+
+
 def run_report(source: Path, day: dt.date, out: Path, **options: Any) -> Path:
     """runner.run_day, then the report folder it wrote: out/<date>."""
     from flowdigest.runner import run_day

@@ -24,17 +24,38 @@ LIMIT = 10
 
 
 def read_day(root: Path, day: dt.date, skip: Iterable[Path] = ()) -> list[Record]:
-    """Every record delivered in the day's hour partitions, with `hour` from the partition."""
+    """Every record delivered in the day's hour partitions, with `hour` from the partition and
+    `prefix_account` / `prefix_region` from the aws-account-id= / aws-region= folders above."""
     skipped = set(skip)
     out: list[Record] = []
     for hour_dir in sorted(root.glob(f"**/{s3layout.day_partitions(day)}/hour=*")):
         hour = int(hour_dir.name.split("=")[1])
+        keys = dict(part.split("=", 1) for part in hour_dir.parts if "=" in part)
         for f in sorted(hour_dir.glob("*.parquet")):
             if f in skipped:
                 continue
             for r in pq.read_table(f).to_pylist():
                 r["hour"] = hour
+                r["prefix_account"], r["prefix_region"] = keys.get("aws-account-id"), keys.get("aws-region")
                 out.append(r)
+    return out
+
+
+def in_scope(records: list[Record], accounts: Iterable[str] = (), regions: Iterable[str] = (),
+             vpcs: Iterable[str] = ()) -> list[Record]:
+    """The records a filter keeps: accounts and Regions by the prefix they were delivered
+    under, VPCs by the record's vpc-id."""
+    a, r, v = set(accounts), set(regions), set(vpcs)
+    return [x for x in records if (not a or x["prefix_account"] in a) and (not r or x["prefix_region"] in r)
+            and (not v or x["vpc_id"] in v)]
+
+
+def per(records: list[Record], key: str) -> dict[str, tuple[int, int, int]]:
+    """(flows, bytes, packets) of the OK records per value of `key` (account_id, vpc_id, ...)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for r in ok(records):
+        f, b, p = out.get(r[key], (0, 0, 0))
+        out[r[key]] = (f + 1, b + r["bytes"], p + r["packets"])
     return out
 
 

@@ -117,7 +117,7 @@ def load_day(
         raise FlowLogError(root, "no such folder")
     fmt = parse_format(log_format, "log_format") if log_format is not None else None
     found = layout.scan(root, day, exclude, scope)
-    if not found.candidates and not found.dated_layout:
+    if not found.candidates and not found.dated_layout and not found.out_of_scope:
         raise FlowLogError(root, found.no_files_reason())
     # In a tree of dated folders, files beside them (with no date) are not the day's.
     chosen = [c for c in found.candidates if not (found.dated_layout and c.loose)]
@@ -298,7 +298,9 @@ def _empty_note(root: Path, day: dt.date, found: layout.Scan, skipped: int) -> s
     if skipped:
         return f"every flow-log file for {day.isoformat()} under {root} was unreadable ({skipped} skipped)"
     note = f"no flow-log files for {day.isoformat()} under {root}"
-    if found.other_days:
+    if found.out_of_scope:
+        note += f" in the filter's accounts and Regions ({found.out_of_scope} folders left out)"
+    elif found.other_days:
         days = sorted(found.other_days)
         shown = ", ".join(days[:6]) + (", …" if len(days) > 6 else "")
         note += f" (its dated folders hold {shown})"

@@ -60,6 +60,7 @@ class Scan:
     dated_layout: bool = False  # the tree uses dated folders (for any day)
     other_days: set[str] = field(default_factory=set)  # dated folders of other days (pruned)
     other_files: list[Path] = field(default_factory=list)  # files that are not flow logs
+    out_of_scope: int = 0  # account / Region folders the run's filters left out (pruned)
 
     def no_files_reason(self) -> str:
         other = ""
@@ -126,7 +127,10 @@ def _enter(w: _Where, name: str, day: dt.date, scan: Scan, scope: Scope) -> _Whe
     """The folder's effect on what is known, or None to prune it (another day's folder, or
     an account or Region the run's filters leave out)."""
     if (o := _origin(w, name)) is not None:
-        return o if scope.admits(o.account, o.region) else None
+        if scope.admits(o.account, o.region):
+            return o
+        scan.out_of_scope += 1
+        return None
     m = _HIVE.fullmatch(name)
     if m:
         key, v = m.group(1), int(m.group(2))

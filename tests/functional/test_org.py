@@ -1,0 +1,112 @@
+"""An organisation's day (several accounts, Regions and VPCs under one AWSLogs/ folder): read
+whole, filtered by account, Region and VPC, and broken down per account and per VPC; every
+figure against tests/oracle.py over the raw records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import oracle
+import pytest
+from conftest import REPORT_DAY, load_report, run_report
+
+from flowdigest.scope import Scope
+
+TOTALS = ("flows", "bytes", "packets", "nodata_records", "skipdata_records")
+
+
+@pytest.fixture(scope="module")
+def records(org_root: Path) -> list[oracle.Record]:
+    return oracle.read_day(org_root, REPORT_DAY)
+
+
+@pytest.fixture(scope="module")
+def whole(org_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return load_report(run_report(org_root, REPORT_DAY, tmp_path_factory.mktemp("org-out"), charts=False))
+
+
+def _totals(report: dict[str, Any]) -> dict[str, int]:
+    return {k: report["totals"][k] for k in TOTALS}
+
+
+def _expected(records: list[oracle.Record]) -> dict[str, int]:
+    return {k: oracle.totals(records)[k] for k in TOTALS}
+
+
+def test_the_whole_bucket_is_read(whole: dict[str, Any], records: list[oracle.Record]) -> None:
+    assert len({(r["prefix_account"], r["prefix_region"]) for r in records}) == 6
+    assert _totals(whole) == _expected(records)
+    assert whole["scope"] == {}
+
+
+def test_breakdown_rows_equal_the_oracle_per_account_and_vpc(whole: dict[str, Any],
+                                                              records: list[oracle.Record]) -> None:
+    for view, key in (("accounts", "account_id"), ("vpcs", "vpc_id")):
+        rows = whole["breakdown"][view]
+        assert {r["id"]: (r["flows"], r["bytes"], r["packets"]) for r in rows} == oracle.per(records, key)
+        assert [r["bytes"] for r in rows] == sorted((r["bytes"] for r in rows), reverse=True)
+    owners = {r["vpc_id"]: r["account_id"] for r in records}
+    assert all(r["account_id"] == owners[r["id"]] for r in whole["breakdown"]["vpcs"])
+    # each finding counted in its resource's account, and its money there (info findings are not avoidable)
+    for row in whole["breakdown"]["accounts"]:
+        mine = [f for f in whole["findings"] if f["resource"]["account_id"] == row["id"]]
+        assert row["findings"] == len(mine)
+        assert row["avoidable_usd_per_month"] == pytest.approx(
+            sum(f["usd_per_month"] or 0 for f in mine if f["severity"] != "info"))
+    placed = [f for f in whole["findings"] if f["resource"]["account_id"]]
+    assert placed and all(f["resource"]["region"] for f in placed)
+
+
+def _filters(records: list[oracle.Record]) -> list[Scope]:
+    accounts = sorted({r["prefix_account"] for r in records})
+    regions = sorted({r["prefix_region"] for r in records})
+    vpcs = sorted({r["vpc_id"] for r in records})
+    return [Scope(accounts=(accounts[1],)), Scope(regions=(regions[0],)), Scope(vpcs=(vpcs[2], vpcs[5])),
+            Scope(accounts=(accounts[0], accounts[2]), regions=(regions[1],))]
+
+
+@pytest.mark.parametrize("which", range(4), ids=["account", "region", "vpcs", "accounts-in-region"])
+def test_a_filter_equals_the_oracle_over_its_records(which: int, org_root: Path, records: list[oracle.Record],
+                                                      whole: dict[str, Any], tmp_path: Path) -> None:
+    scope = _filters(records)[which]
+    report = load_report(run_report(org_root, REPORT_DAY, tmp_path, charts=False, scope=scope))
+    kept = oracle.in_scope(records, scope.accounts, scope.regions, scope.vpcs)
+    assert 0 < len(kept) < len(records)
+    assert _totals(report) == _expected(kept)
+    assert report["scope"] == scope.as_dict()
+    accounts = {r["id"] for r in report["breakdown"]["accounts"]}
+    assert accounts == (set(oracle.per(kept, "account_id")) if len(accounts) > 1 else set())
+
+
+def test_a_filtered_run_never_reuses_another_filters_rollup(org_root: Path, records: list[oracle.Record],
+                                                           tmp_path: Path) -> None:
+    first, second = _filters(records)[:2]
+    for scope in (first, second, first, Scope()):
+        report = load_report(run_report(org_root, REPORT_DAY, tmp_path, charts=False, scope=scope))
+        assert _totals(report) == _expected(oracle.in_scope(records, scope.accounts, scope.regions, scope.vpcs))
+    kept = sorted(p.name for p in (tmp_path / "rollup").iterdir())
+    assert kept == sorted([f"dt={REPORT_DAY}", first.rollup_key(), second.rollup_key()])
+
+
+def test_a_filter_matching_nothing_is_the_no_flow_logs_report(org_root: Path, tmp_path: Path) -> None:
+    for scope in (Scope(accounts=("999999999999",)), Scope(vpcs=("vpc-0123456789abcdef0",))):
+        folder = run_report(org_root, REPORT_DAY, tmp_path / scope.describe().split()[0], charts=False, scope=scope)
+        report = load_report(folder)
+        assert report["source"]["files"] == 0 and report["totals"]["flows"] == 0
+        why = f"no flow logs were delivered for {REPORT_DAY} that match the filter {scope.describe()}"
+        assert {r["status"] for r in report["insights"].values()} == {"skipped"}
+        assert all(r["reason"] == why for r in report["insights"].values())
+        message = json.loads((folder / "message.json").read_text())
+        assert message["text"].endswith(f"{why}.")
+
+
+def test_the_message_shows_the_top_accounts_and_vpcs(whole: dict[str, Any], org_root: Path, tmp_path: Path) -> None:
+    folder = run_report(org_root, REPORT_DAY, tmp_path, charts=False)
+    blocks = json.loads((folder / "message.json").read_text())["blocks"]
+    text = next(b["text"]["text"] for b in blocks if "*By account*" in b.get("text", {}).get("text", ""))
+    top = whole["breakdown"]["accounts"][0]
+    assert "(top 3 of 3 by bytes)" in text and f"`{top['id']}`" in text
+    assert "*By VPC* (top 5 of 12 by bytes)" in text
+    assert text.count("\n• ") == 3 + 5
