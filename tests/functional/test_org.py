@@ -4,15 +4,19 @@ figure against tests/oracle.py over the raw records."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
 
 import oracle
+import pyarrow.parquet as pq
 import pytest
 from conftest import REPORT_DAY, load_report, run_report
+from test_cli import _error, flowdigest
 
 from flowdigest.scope import Scope
+from flowdigest.sources.text import format_text
 
 TOTALS = ("flows", "bytes", "packets", "nodata_records", "skipdata_records")
 
@@ -110,3 +114,56 @@ def test_the_message_shows_the_top_accounts_and_vpcs(whole: dict[str, Any], org_
     assert "(top 3 of 3 by bytes)" in text and f"`{top['id']}`" in text
     assert "*By VPC* (top 5 of 12 by bytes)" in text
     assert text.count("\n• ") == 3 + 5
+
+
+def test_text_without_account_and_region_fields_takes_them_from_its_prefix(
+        org_root: Path, records: list[oracle.Record], tmp_path: Path) -> None:
+    """AWS's plain text layout (AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/), in a
+    format without account-id and region: the folders say whose records they are."""
+    for f in org_root.rglob("*.log.parquet"):
+        keys = dict(part.split("=", 1) for part in f.parts if "=" in part)
+        folder = tmp_path.joinpath("text", "AWSLogs", keys["aws-account-id"], "vpcflowlogs", keys["aws-region"],
+                                   keys["year"], keys["month"], keys["day"])
+        folder.mkdir(parents=True, exist_ok=True)
+        table = pq.read_table(f).drop_columns(["account_id", "region"])
+        (folder / f.name.replace(".log.parquet", ".log.gz")).write_bytes(gzip.compress(format_text(table), 1))
+    region = sorted({r["prefix_region"] for r in records})[1]
+    report = load_report(run_report(tmp_path / "text", REPORT_DAY, tmp_path / "out", charts=False,
+                                    scope=Scope(regions=(region,))))
+    kept = oracle.in_scope(records, regions=(region,))
+    assert _totals(report) == _expected(kept)
+    assert {r["id"]: (r["flows"], r["bytes"], r["packets"]) for r in report["breakdown"]["accounts"]} == \
+        oracle.per(kept, "prefix_account")
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--account", "111122223333,12345", "account '12345' is not valid (an account ID is 12 digits)"),
+    ("--source-region", "Europe", "region 'Europe' is not valid (a Region looks like eu-west-1)"),
+    ("--vpc", "vpc-xyz", "vpc 'vpc-xyz' is not valid (a VPC ID looks like vpc-0123456789abcdef0)"),
+])
+def test_a_bad_filter_is_one_line_and_exit_2(option: str, value: str, says: str, tmp_path: Path) -> None:
+    result = flowdigest("run", "--source", str(tmp_path), "--date", str(REPORT_DAY), option, value)
+    assert result.returncode == 2
+    assert _error(result).endswith(f"argument {option}: {says}")
+
+
+def test_an_organisations_sample_is_seeded_and_in_each_prefix(tmp_path: Path) -> None:
+    def write(folder: Path, seed: int) -> dict[str, bytes]:
+        args = ["sample", "--out", str(folder), "--date", str(REPORT_DAY), "--days", "1", "--records", "3000",
+                "--files-per-hour", "1", "--accounts", "2", "--regions", "2", "--vpcs", "2", "--seed", str(seed)]
+        result = flowdigest(*args)
+        assert result.returncode == 0, result.stderr
+        assert "2 accounts × 2 Regions × 2 VPCs:" in result.stdout and "records/s" in result.stdout
+        return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.parquet")}
+
+    first = write(tmp_path / "a", 1)
+    assert write(tmp_path / "b", 1) == first
+    assert write(tmp_path / "c", 2).keys() != first.keys()
+    prefixes = {k.split("/year=")[0] for k in first}
+    assert len(prefixes) == 4 and all(k.startswith("AWSLogs/aws-account-id=") for k in first)
+    for key in first:  # each file's records are its prefix's account's and Region's
+        table = pq.read_table(tmp_path / "a" / key)
+        parts = dict(p.split("=", 1) for p in Path(key).parts if "=" in p)
+        assert set(table.column("account_id").to_pylist()) == {parts["aws-account-id"]}
+        assert set(table.column("region").to_pylist()) == {parts["aws-region"]}
+    assert len({pq.read_table(tmp_path / "a" / k).column("vpc_id")[0].as_py() for k in first}) == 8

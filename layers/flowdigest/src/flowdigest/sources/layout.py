@@ -123,14 +123,18 @@ def _origin(w: _Where, name: str) -> _Where | None:
     return None
 
 
+def _admitted(w: _Where, scope: Scope, scan: Scan) -> _Where | None:
+    if scope.admits(w.account, w.region):
+        return w
+    scan.out_of_scope += 1
+    return None
+
+
 def _enter(w: _Where, name: str, day: dt.date, scan: Scan, scope: Scope) -> _Where | None:
     """The folder's effect on what is known, or None to prune it (another day's folder, or
     an account or Region the run's filters leave out)."""
     if (o := _origin(w, name)) is not None:
-        if scope.admits(o.account, o.region):
-            return o
-        scan.out_of_scope += 1
-        return None
+        return _admitted(o, scope, scan)
     m = _HIVE.fullmatch(name)
     if m:
         key, v = m.group(1), int(m.group(2))
