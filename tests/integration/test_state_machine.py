@@ -200,16 +200,38 @@ def test_scheduled_start_reports_the_day_before(harness: Harness, monkeypatch: p
     assert json.loads(desc["output"])["report_date"] == "2026-11-20"  # scheduled 2026-11-21T06:30Z
 
 
+def test_the_inputs_filter_reaches_every_query_step(harness: Harness, org_root: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import oracle
+
+    monkeypatch.setenv("FLOWDIGEST_SOURCE", str(org_root))  # read at cold start: reload the function
+    harness.handlers["QueryFunction"] = load_handler("query")
+    records = oracle.read_day(org_root, REPORT_DAY)
+    account = sorted({r["prefix_account"] for r in records})[2]
+    desc = harness.run({"report_date": "2026-11-20", "account": account}, "one-account")
+    assert desc["status"] == "SUCCEEDED", desc
+    prepare, *later = harness.steps("QueryFunction")
+    assert prepare["account"] == account
+    assert later and all(e["plan"]["scope"] == {"account": [account]} for e in later)
+    report = json.loads(harness.s3.get_object(Bucket=harness.bucket, Key=f"reports/{REPORT_DAY}/report.json")
+                        ["Body"].read())
+    expected = oracle.totals(oracle.in_scope(records, accounts=(account,)))
+    assert {k: report["totals"][k] for k in ("flows", "bytes", "packets")} == \
+        {k: expected[k] for k in ("flows", "bytes", "packets")}
+    assert report["scope"] == {"account": [account]}
+    assert len(report["breakdown"]["vpcs"]) == 4  # its 2 Regions × 2 VPCs, no other account's
+
+
 def test_a_failed_query_alerts_and_fails_the_execution(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     from flowdigest import queries
 
     engine = harness.handlers["QueryFunction"].ENGINE
     real = engine.query
-    totals = queries.render("totals", dt.date(2026, 11, 20), flow_logs=engine.flow_logs_table,
-                            rollup=engine.rollup_table)
+    own = [queries.render(q, dt.date(2026, 11, 20), flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
+           for q in ("totals", "breakdown")]
 
     def broken(sql: str) -> list[dict[str, Any]]:
-        if sql == totals:  # prepare's own query (the day's totals) works: the insights' fail
+        if sql in own:  # prepare's own queries (the day's totals, its breakdown) work: the insights' fail
             return real(sql)
         raise RuntimeError("TABLE_NOT_FOUND: Table 'flowdigest.daily_rollup' does not exist")
 
