@@ -118,9 +118,9 @@ def test_bad_query_events_say_what_is_wrong(sample_root: Path, tmp_path: Path,
         app.lambda_handler({"step": "everything"}, FakeContext())
     with pytest.raises(InvalidEvent, match=r"plan: Field required"):
         app.lambda_handler({"step": "insight", "insight": "headline"}, FakeContext())
-    # the state machine's account/region/vpc filters are refused until the query step applies them
-    with pytest.raises(InvalidEvent, match=r"filters \{'account': '111122223333'\} are not applied"):
-        app.lambda_handler({"step": "prepare", "report_date": "2026-11-20", "account": "111122223333"}, FakeContext())
+    # a malformed filter of the state machine's input, named (test_org.py: the filters applied)
+    with pytest.raises(InvalidEvent, match=r"prepare.vpc: Value error, vpc 'vpc-1' is not valid"):
+        app.lambda_handler({"step": "prepare", "report_date": "2026-11-20", "vpc": ["vpc-1"]}, FakeContext())
 
 
 def test_scheduled_start_reports_the_previous_utc_day() -> None:

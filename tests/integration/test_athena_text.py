@@ -100,9 +100,12 @@ def corpus_table(fmt: str) -> pa.Table:
 
 def partitions_of(key: str, layout: str) -> dict[str, str]:
     parts = key.split("/")
-    if layout == "dated-daily":  # .../YYYY/MM/DD/<name>
-        return dict(zip(("year", "month", "day"), parts[-4:-1], strict=True))
-    return dict(p.split("=", 1) for p in parts if p.split("=", 1)[0] in fields.PARTITION_COLUMNS)
+    if layout == "dated-daily":  # ...AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/<name>
+        return dict(zip(("aws_account_id", "aws_region", "year", "month", "day"), [parts[-7], parts[-5], *parts[-4:-1]],
+                        strict=True))
+    keys = {"aws-account-id": "aws_account_id", "aws-region": "aws_region"}
+    return {keys.get(k, k): v for k, v in (p.split("=", 1) for p in parts if "=" in p)
+            if k in keys or k in fields.PARTITION_COLUMNS}
 
 
 def register_text_table(con: duckdb.DuckDBPyConnection, root: Path, layout: str,
@@ -180,9 +183,10 @@ def test_table_expression_has_every_flow_logs_column_and_reads_only_the_formats(
             sql = text_table_expression(log_fields, layout)
             select = sqlglot.parse_one(sql.strip("()"), read="athena")
             assert isinstance(select, sqlglot.exp.Select)
-            assert select.named_selects == [f.column for f in fields.FIELDS] + list(fields.PARTITION_COLUMNS)
+            partitions = [*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS]
+            assert select.named_selects == [f.column for f in fields.FIELDS] + partitions
             read = {c.name for c in select.find_all(sqlglot.exp.Column) if c.table == "t"}
-            expected = {fields.BY_NAME[n].column for n in log_fields} | {"year", "month", "day"}
+            expected = {fields.BY_NAME[n].column for n in log_fields} | set(partitions[:-1])
             expected |= {"$path"} if layout == "dated-daily" else {"hour"}
             assert read == expected, (layout, fmt)
 

@@ -35,7 +35,7 @@ def test_schema_is_the_issues() -> None:
     f = finding().model_dump()
     assert list(f) == ["kind", "severity", "title", "resource", "bytes", "usd_per_day", "usd_per_month", "fix",
                        "evidence"]
-    assert list(f["resource"]) == ["type", "id", "name", "subnet_id", "vpc_id", "az_id"]
+    assert list(f["resource"]) == ["type", "id", "name", "subnet_id", "vpc_id", "az_id", "account_id", "region"]
     with pytest.raises(ValidationError):
         finding(kind="nat_gateway_cost")
     with pytest.raises(ValidationError):
