@@ -167,3 +167,13 @@ def test_an_organisations_sample_is_seeded_and_in_each_prefix(tmp_path: Path) ->
         assert set(table.column("account_id").to_pylist()) == {parts["aws-account-id"]}
         assert set(table.column("region").to_pylist()) == {parts["aws-region"]}
     assert len({pq.read_table(tmp_path / "a" / k).column("vpc_id")[0].as_py() for k in first}) == 8
+
+
+def test_a_one_account_day_has_no_breakdown_but_places_its_findings(sample_report: dict[str, Any],
+                                                                     sample_root: Path) -> None:
+    records = oracle.read_day(sample_root, REPORT_DAY)
+    (account,) = {r["account_id"] for r in records}
+    (region,) = {r["region"] for r in records}
+    assert sample_report["breakdown"] == {"accounts": [], "vpcs": []} and sample_report["scope"] == {}
+    placed = [f["resource"] for f in sample_report["findings"] if f["resource"]["type"] in ("interface", "subnet")]
+    assert placed and all((r["account_id"], r["region"]) == (account, region) for r in placed)

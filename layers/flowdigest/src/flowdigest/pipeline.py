@@ -143,14 +143,12 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
 
 
 def _breakdown_rows(engine: QueryEngine, plan: DayPlan) -> dict[str, Any]:
-    """The plan's figures per account, Region and VPC, and where each resource is (report.json's
-    breakdown); none for a day of one account and one VPC, whose headline says it all."""
+    """The plan's figures per account, Region and VPC, and where each resource is: report.json's
+    breakdown, and the account and Region of each finding's resource."""
     if not plan.files:
         return {}
-    rows = _query(engine, "breakdown", plan.report_date)
-    if len({r["account_id"] for r in rows}) <= 1 and len({r["vpc_id"] for r in rows}) <= 1:
-        return {}
-    return {"scope_rows": rows, "places": breakdown.places(_query(engine, "places", plan.report_date))}
+    return {"scope_rows": _query(engine, "breakdown", plan.report_date),
+            "places": breakdown.places(_query(engine, "places", plan.report_date))}
 
 
 def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:
