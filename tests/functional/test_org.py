@@ -177,3 +177,9 @@ def test_a_one_account_day_has_no_breakdown_but_places_its_findings(sample_repor
     assert sample_report["breakdown"] == {"accounts": [], "vpcs": []} and sample_report["scope"] == {}
     placed = [f["resource"] for f in sample_report["findings"] if f["resource"]["type"] in ("interface", "subnet")]
     assert placed and all((r["account_id"], r["region"]) == (account, region) for r in placed)
+
+
+def test_more_regions_than_the_sample_knows_is_one_line(tmp_path: Path) -> None:
+    result = flowdigest("sample", "--out", str(tmp_path), "--date", str(REPORT_DAY), "--regions", "9")
+    assert result.returncode == 2 and _error(result).endswith("--regions 9: the sample knows 8 Regions")
+    assert not any(tmp_path.iterdir())
