@@ -116,6 +116,25 @@ class FindingsSummary(_Model):
     skipped: dict[str, str] = Field(default_factory=dict)  # finding kind -> why the day's data cannot give it
 
 
+class ScopeFigures(_Model):
+    """One account's or one VPC's share of the day (report.json `breakdown`)."""
+
+    id: str  # the account id, or the VPC id
+    account_id: str | None  # an account row: its own id; a VPC row: the VPC's account, when known
+    flows: int
+    bytes: int
+    packets: int
+    findings: int  # findings whose resource is in it
+    avoidable_usd_per_month: float  # those findings' usd_per_month, info ones left out
+
+
+class Breakdown(_Model):
+    """Totals and findings per account and per VPC. A list is empty when the day has only one."""
+
+    accounts: list[ScopeFigures] = Field(default_factory=list)  # most bytes first
+    vpcs: list[ScopeFigures] = Field(default_factory=list)  # most bytes first
+
+
 class NameEntry(_Model):
     """report.json's `names` map entry: the resource behind an address or interface id."""
 
@@ -166,6 +185,8 @@ class Report(_Model):
     findings: list[Finding] = Field(default_factory=list)  # largest usd_per_month first (findings.model.rank)
     findings_summary: FindingsSummary = Field(default_factory=FindingsSummary)
     names: dict[str, NameEntry] = Field(default_factory=dict)  # address / interface id -> resource
+    scope: dict[str, list[str]] = Field(default_factory=dict)  # filters applied: account, region, vpc -> ids
+    breakdown: Breakdown = Field(default_factory=Breakdown)
 
 
 class RenderOutput(_Model):

@@ -29,6 +29,8 @@ class Resource(BaseModel):
     subnet_id: str | None = None
     vpc_id: str | None = None
     az_id: str | None = None
+    account_id: str | None = None  # the AWS account the resource is in, when the logs say
+    region: str | None = None
 
 
 class Finding(BaseModel):
