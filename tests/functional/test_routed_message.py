@@ -7,41 +7,20 @@ import re
 from typing import Any
 
 import pytest
+from routed_report import VPC, A, B, C, owned, row, two_accounts
 
-from flowdigest.findings.model import Finding
-from flowdigest.models import Breakdown, Report, ScopeFigures, SlackMessage
+from flowdigest.models import Breakdown, Report, SlackMessage
 from flowdigest.routed_message import TOP_FINDINGS, build_routed, scope_view
 from flowdigest.slack import limits
 from flowdigest.slack.limits import escape
 from flowdigest.units import human_bytes, human_count, usd
 
 MAIN = "C0MAINCHAN"
-A, B, C = "111111111111", "222222222222", "333333333333"
-VPC = "vpc-00bfa4195100139a1"  # the sample network's VPC
 
 
 @pytest.fixture
 def report(sample_report: dict[str, Any]) -> Report:
     return Report.model_validate(sample_report)
-
-
-def owned(finding: Finding, **ids: str | None) -> Finding:
-    return finding.model_copy(update={"resource": finding.resource.model_copy(update=ids)})
-
-
-def row(scope_id: str, findings: list[Finding], share: float, total: Report, account: str | None) -> ScopeFigures:
-    t = total.totals
-    return ScopeFigures(id=scope_id, account_id=account, flows=int(t.flows * share), bytes=int(t.bytes * share),
-                        packets=int(t.packets * share), findings=len(findings),
-                        avoidable_usd_per_month=sum(f.usd_per_month or 0.0 for f in findings if f.severity != "info"))
-
-
-def two_accounts(report: Report) -> tuple[Report, dict[str, list[Finding]]]:
-    """The day split between accounts A (3/4 of it) and B: findings alternate, A first; C saw nothing."""
-    findings = [owned(f, account_id=A if i % 2 == 0 else B) for i, f in enumerate(report.findings)]
-    mine = {acct: [f for f in findings if f.resource.account_id == acct] for acct in (A, B)}
-    accounts = [row(A, mine[A], 0.75, report, A), row(B, mine[B], 0.25, report, B)]
-    return report.model_copy(update={"findings": findings, "breakdown": Breakdown(accounts=accounts)}), mine
 
 
 def texts(message: SlackMessage) -> list[str]:
