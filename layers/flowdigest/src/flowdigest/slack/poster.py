@@ -344,7 +344,7 @@ class _Posting:
                 continue
             self._done(step, result)
             self.posted.append(step.key)
-            logger.info("slack: %s %s posted (%s)", record.report_date, step.key, step.kind)
+            logger.info("slack: %s %s posted in %s (%s)", record.report_date, step.key, record.channel, step.kind)
             return
 
     def _done(self, step: Step, result: str) -> None:
