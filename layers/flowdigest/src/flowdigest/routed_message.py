@@ -90,17 +90,20 @@ def _findings_ran(report: Report) -> bool:
     return res is not None and res.status == "ok"
 
 
+def finding_line(f: Finding) -> str:
+    """One finding in two lines: its resource, severity, $/month and title; then the fix.
+    (message.findings_lines spells the same out for the main digest.)"""
+    money = f" — {usd(f.usd_per_month)}/month" if f.usd_per_month is not None else ""
+    return f"*{escape(f.resource.name or f.resource.id)}* ({f.severity}){money}: {escape(f.title)}\n    {escape(f.fix)}"
+
+
 def findings_text(view: ScopeView, findings_ran: bool) -> str:
     """The top findings (name, $/month, fix: two lines each) and the avoidable total; or the quiet line."""
     if not findings_ran:
         return f"_Findings did not run for this day, so {view.label} has none to show._"
     if not view.findings:
         return f":white_check_mark: No findings for {view.label} today: nothing costly or exposed stands out."
-    lines = []
-    for f in view.findings[:TOP_FINDINGS]:
-        money = f" — {usd(f.usd_per_month)}/month" if f.usd_per_month is not None else ""
-        lines.append(f"*{escape(f.resource.name or f.resource.id)}* ({f.severity}){money}: {escape(f.title)}"
-                     f"\n    {escape(f.fix)}")
+    lines = [finding_line(f) for f in view.findings[:TOP_FINDINGS]]
     more = len(view.findings) - TOP_FINDINGS
     tail = f" ({more} more in the digest)" if more > 0 else ""
     avoidable = view.figures.avoidable_usd_per_month if view.figures else 0.0
