@@ -51,5 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if getattr(exc, "retryable", False):
             raise TransientError(str(exc)) from exc  # the state machine retries this name
         raise
-    metrics.add_metric(name="SlackItemsPosted", unit=MetricUnit.Count, value=len(result.posted))
+    # the main channel's items and the routed channels' (the secret's `routes`)
+    metrics.add_metric(name="SlackItemsPosted", unit=MetricUnit.Count,
+                       value=sum(len(each.posted) for each in result.each()))
     return result.to_dict()

@@ -15,8 +15,10 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
+from routed_report import A, B, write_routed_report
 from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, files, write_report
 
+from flowdigest.models import Report
 from flowdigest.slack.alert import post_failure_alert
 from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.ledger import FileLedger
@@ -57,7 +59,7 @@ def debug_log() -> Iterator[io.StringIO]:
 
 
 @pytest.mark.slow
-def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatch):
+def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatch, sample_report):
     texts: list[str] = []
 
     def attempt(fn: Callable[[], Any]) -> None:
@@ -113,6 +115,13 @@ def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatc
         slack.fail("chat.postMessage", error="channel_not_found")
         attempt(lambda: post_outbox(folder, environ=env, force=True))
         attempt(lambda: post_outbox(folder, environ={**env, "SLACK_CHANNEL_ID": TEST_TOKEN}))
+        # Routed channels: one posted, one the bot is not in; routes holding the token, and broken JSON.
+        slack.channels.add("C0TEAMA001")
+        routed = tmp_path / "routed"
+        write_routed_report(routed, Report.model_validate(sample_report))
+        for routes in ({A: "C0TEAMA001", B: "C0NOTJOIN1"}, {A: TEST_TOKEN}, {TEST_TOKEN: "C0TEAMA001"}):
+            attempt(lambda routes=routes: post_outbox(routed, environ={**env, "SLACK_ROUTES": json.dumps(routes)}))
+        attempt(lambda: post_outbox(routed, environ={**env, "SLACK_ROUTES": '{"' + A + '": ' + TEST_TOKEN}))
         # Failure alerts, delivered and not.
         attempt(lambda: post_failure_alert(settings, "2024-05-01", "RenderCharts", RuntimeError(f"x {TEST_TOKEN}")))
         slack.fail("chat.postMessage", error="account_inactive")
@@ -136,8 +145,10 @@ def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatc
         sm.create_secret(Name="bare", SecretString=TEST_TOKEN)
         sm.create_secret(Name="good", SecretString=json.dumps({"bot_token": TEST_TOKEN, "channel_id": "C0FLOWDIGEST"}))
         sm.create_secret(Name="half", SecretString=json.dumps({"bot_token": TEST_TOKEN}))
+        sm.create_secret(Name="routed", SecretString=json.dumps(
+            {"bot_token": TEST_TOKEN, "channel_id": "C0FLOWDIGEST", "routes": {A: TEST_TOKEN}}))
         logging.disable(logging.NOTSET)
-        for name in ("bare", "good", "half", "missing"):
+        for name in ("bare", "good", "half", "routed", "missing"):
             attempt(lambda name=name: SlackSettings.from_secret(name))
     parameters.clear_caches()
 
@@ -150,6 +161,9 @@ def test_the_token_never_appears_anywhere(tmp_path, debug_log, capfd, monkeypatc
     assert "A retry handler found: _RateLimitWait" in logs
     assert "not_in_channel" in "".join(texts) and "channel_not_found" in err
     assert len(slack.messages) > 5 and ledger_files
+    assert any(m.channel == "C0TEAMA001" for m in slack.messages) and "C0NOTJOIN1: " in err
+    assert "SLACK_ROUTES is not valid JSON" in err and "SLACK_ROUTES: the key the value is neither" in err
+    assert f"secret 'routed' routes: {A}'s channel the value is not a Slack channel ID" in "".join(texts)
     assert "GetSecretValue" in logs  # botocore was logging at DEBUG while the secret was read
 
     everything = {

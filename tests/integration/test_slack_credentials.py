@@ -125,3 +125,22 @@ def test_load_settings_prefers_the_secret_when_named(secrets):
     )
     assert from_secret is not None and from_secret.token == TOKEN
     assert load_settings({}) is None
+
+
+def test_the_secret_may_route_accounts_and_vpcs_to_channels(secrets):
+    routes = {"123456789012": "C0TEAMA01", "vpc-0abc1234def567890": "C0TEAMB01"}
+    data = {"bot_token": TOKEN, "channel_id": CHANNEL, "routes": routes}
+    secrets.create_secret(Name=SECRET, SecretString=json.dumps(data))
+    settings = load_settings({"SLACK_SECRET_NAME": SECRET})
+    assert settings is not None and dict(settings.routes) == routes
+    assert settings.routed_channels() == {"C0TEAMA01": ("123456789012",), "C0TEAMB01": ("vpc-0abc1234def567890",)}
+
+
+def test_a_bad_route_in_the_secret_names_the_secret_and_the_route(secrets):
+    data = {"bot_token": TOKEN, "channel_id": CHANNEL, "routes": {"123456789012": "team-a"}}
+    secrets.create_secret(Name=SECRET, SecretString=json.dumps(data))
+    with pytest.raises(SlackConfigError) as caught:
+        SlackSettings.from_secret(SECRET)
+    text = str(caught.value)
+    assert f"secret '{SECRET}' routes: 123456789012's channel 'team-a' is not a Slack channel ID" in text
+    assert TOKEN not in text

@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     post = sub.add_parser("post", help="post an existing report folder's message to Slack",
                           description="Post OUT/<date>/message.json and its charts to Slack "
                                       "(SLACK_BOT_TOKEN, SLACK_CHANNEL_ID; SLACK_API_URL for another API "
-                                      "endpoint). A day is posted once per channel unless --force.")
+                                      "endpoint; SLACK_ROUTES, JSON, gives accounts and VPCs channels of their "
+                                      "own). A day is posted once per channel unless --force.")
     post.add_argument("report_dir", type=Path, help="the report folder, e.g. out/2026-11-26")
     post.add_argument("--force", action="store_true", help="post again even if already posted")
     post.add_argument("--update", action="store_true",

@@ -1,5 +1,8 @@
 """Where the bot token and channel come from: environment variables or a Secrets Manager secret.
 
+Both may also route accounts and VPCs to channels of their own (`routes`, issue 15): each
+routed channel gets that account's or VPC's part of the day, the main channel the whole digest.
+
 The token is a secret: it is only ever handed to slack-sdk, never formatted into a log
 line, a repr or an exception message.
 """
@@ -12,7 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flowdigest.slack.errors import SlackConfigError
@@ -21,12 +24,17 @@ DEFAULT_API_URL = "https://slack.com/api/"
 ENV_TOKEN = "SLACK_BOT_TOKEN"
 ENV_CHANNEL = "SLACK_CHANNEL_ID"
 ENV_API_URL = "SLACK_API_URL"
-SECRET_KEYS = ("bot_token", "channel_id")  # plus the optional "api_url"
+ENV_ROUTES = "SLACK_ROUTES"
+SECRET_KEYS = ("bot_token", "channel_id")  # plus the optional "api_url" and "routes"
 SECRET_SHAPE = '{"bot_token": "xoxb-…", "channel_id": "C…"}'
+ROUTES_SHAPE = '{"123456789012": "C0123ACCT", "vpc-0abc1234def567890": "C0456VPC"}'
 
 # Channel IDs: C public, G private (legacy), D direct message, Z some Enterprise Grid channels.
 # files.completeUploadExternal takes IDs only, so a name like "#ops" is refused up front.
 _CHANNEL_ID = re.compile(r"^[CGDZ][A-Z0-9]{6,}$")
+# What a route may name: an AWS account id (12 digits) or a VPC id (8 or 17 hex digits).
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+_VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 
 
 def mask_token(token: str) -> str:
@@ -60,13 +68,54 @@ def _normalise_api_url(url: str | None, source: str) -> str | None:
     return url if url.endswith("/") else url + "/"
 
 
+def _shown(value: str) -> str:
+    """A value fit for an error line: never one that looks like a token pasted in the wrong place."""
+    return "the value" if value.startswith("xox") else repr(value)
+
+
+def parse_routes(value: Any, source: str, main_channel: str) -> tuple[tuple[str, str], ...]:
+    """The `routes` object (account id or VPC id -> channel ID), checked; sorted by key.
+
+    A bad key or channel raises a SlackConfigError naming it (never a token-like value).
+    Routing to the main channel is refused: it gets the whole digest already, and its
+    once-per-day ledger record is the whole digest's.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise SlackConfigError(f"{source} is not a JSON object", hint=f"shape it like {ROUTES_SHAPE}")
+    routes = []
+    for raw_key, raw_channel in value.items():
+        key = str(raw_key).strip()
+        if not (_ACCOUNT_ID.match(key) or _VPC_ID.match(key)):
+            raise SlackConfigError(
+                f"{source}: the key {_shown(key)} is neither an AWS account id (12 digits) nor a VPC id (vpc-…)",
+                hint=f"route account ids or VPC ids, shaped like {ROUTES_SHAPE}",
+            )
+        channel = raw_channel.strip() if isinstance(raw_channel, str) else ""
+        if not _CHANNEL_ID.match(channel):
+            shown = _shown(channel) if isinstance(raw_channel, str) else f"a JSON {type(raw_channel).__name__}"
+            raise SlackConfigError(
+                f"{source}: {key}'s channel {shown} is not a Slack channel ID",
+                hint="use the channel's ID, not its name: in Slack, channel name → About → Channel ID (C0123…)",
+            )
+        if channel == main_channel:
+            raise SlackConfigError(
+                f"{source}: {key} is routed to the main channel {channel}",
+                hint="the main channel gets the whole digest already: route it to another channel, or drop the route",
+            )
+        routes.append((key, channel))
+    return tuple(sorted(routes))
+
+
 @dataclass(frozen=True, repr=False)
 class SlackSettings:
-    """Where to post: the bot token, the channel ID and the Web API base URL."""
+    """Where to post: the bot token, the channel ID, the Web API base URL and the routes."""
 
     token: str
     channel: str
     api_url: str | None = None  # None: Slack's own (https://slack.com/api/)
+    routes: tuple[tuple[str, str], ...] = ()  # (account id or VPC id, channel ID), sorted: parse_routes
 
     def __post_init__(self) -> None:
         if not self.token or any(c.isspace() for c in self.token):
@@ -82,10 +131,8 @@ class SlackSettings:
                 hint="paste the whole Bot User OAuth Token from the app's OAuth & Permissions page",
             )
         if not _CHANNEL_ID.match(self.channel):
-            # Never echo a value that looks like a token pasted into the wrong place.
-            shown = "the value" if self.channel.startswith("xox") else repr(self.channel)
             raise SlackConfigError(
-                f"{shown} is not a Slack channel ID",
+                f"{_shown(self.channel)} is not a Slack channel ID",
                 hint="use the channel's ID, not its name: in Slack, channel name → About → Channel ID (C0123…)",
             )
 
@@ -97,14 +144,27 @@ class SlackSettings:
     def masked_token(self) -> str:
         return mask_token(self.token)
 
+    def routed_channels(self) -> dict[str, tuple[str, ...]]:
+        """Routed channel -> the account and VPC ids it gets, in channel order."""
+        channels: dict[str, list[str]] = {}
+        for key, channel in self.routes:
+            channels.setdefault(channel, []).append(key)
+        return {channel: tuple(keys) for channel, keys in sorted(channels.items())}
+
+    def for_channel(self, channel: str) -> SlackSettings:
+        """The same token and endpoint, posting to `channel` (a routed one), with no routes of its own."""
+        return replace(self, channel=channel, routes=())
+
     def __repr__(self) -> str:
-        return f"SlackSettings(token={self.masked_token!r}, channel={self.channel!r}, api_url={self.api_url!r})"
+        return (f"SlackSettings(token={self.masked_token!r}, channel={self.channel!r}, api_url={self.api_url!r}, "
+                f"routes={dict(self.routes)!r})")
 
     __str__ = __repr__
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SlackSettings | None:
-        """From SLACK_BOT_TOKEN, SLACK_CHANNEL_ID and SLACK_API_URL; None when no token is set."""
+        """From SLACK_BOT_TOKEN, SLACK_CHANNEL_ID, SLACK_API_URL and SLACK_ROUTES (a JSON object);
+        None when no token is set."""
         env = os.environ if environ is None else environ
         token = env.get(ENV_TOKEN, "").strip()
         if not token:
@@ -115,7 +175,9 @@ class SlackSettings:
                 f"{ENV_TOKEN} is set but {ENV_CHANNEL} is not",
                 hint=f"set {ENV_CHANNEL} to the channel's ID (C0123…), or unset {ENV_TOKEN} to only write the outbox",
             )
-        return cls(token=token, channel=channel, api_url=_normalise_api_url(env.get(ENV_API_URL), ENV_API_URL))
+        routes = parse_routes(_routes_json(env.get(ENV_ROUTES, "")), ENV_ROUTES, channel)
+        return cls(token=token, channel=channel, api_url=_normalise_api_url(env.get(ENV_API_URL), ENV_API_URL),
+                   routes=routes)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str, api_url: str | None = None) -> SlackSettings:
@@ -127,10 +189,12 @@ class SlackSettings:
                 hint=f"store JSON shaped like {SECRET_SHAPE}",
             )
         url = api_url or data.get("api_url")
+        channel = data["channel_id"].strip()
         return cls(
             token=data["bot_token"].strip(),
-            channel=data["channel_id"].strip(),
+            channel=channel,
             api_url=_normalise_api_url(url if isinstance(url, str) else None, f"{source} api_url"),
+            routes=parse_routes(data.get("routes"), f"{source} routes", channel),
         )
 
     @classmethod
@@ -174,6 +238,19 @@ class SlackSettings:
             ) from None
         env = os.environ if environ is None else environ
         return cls.from_mapping(data, source=source, api_url=env.get(ENV_API_URL) or None)
+
+
+def _routes_json(text: str) -> Any:
+    """SLACK_ROUTES's JSON; None when unset. Its text is never echoed (it sits beside the token)."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SlackConfigError(
+            f"{ENV_ROUTES} is not valid JSON ({exc.msg} at character {exc.pos + 1})",
+            hint=f"set it to a JSON object like {ROUTES_SHAPE}",
+        ) from None
 
 
 def load_settings(

@@ -48,7 +48,8 @@ def post_outbox(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Post `<report_dir>/message.json` and its charts; returns the exit code.
+    """Post `<report_dir>/message.json` and its charts, and to each routed channel (SLACK_ROUTES)
+    its part of `<report_dir>/report.json`; returns the exit code.
 
     With no SLACK_BOT_TOKEN nothing is sent (the outbox stays as written) and it says so.
     Failures print one line naming the fix and return the error's exit code.
@@ -78,5 +79,6 @@ def post_outbox(
     except SlackDeliveryError as exc:
         print(f"Slack: {exc}", file=err)
         return exc.exit_code
-    print(f"Slack: {result.describe()}", file=out)
+    for each in result.each():  # the main channel, then the routed ones
+        print(f"Slack: {each.describe()}", file=out)
     return 0

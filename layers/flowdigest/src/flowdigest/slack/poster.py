@@ -1,6 +1,10 @@
 """Post a stored report to Slack: the summary message, then its thread (charts and details).
 
 `post_report` is the one delivery path: the CLI's `post` and the Slack Lambda both call it.
+It posts the day's digest to the main channel and, when the settings route accounts or
+VPCs (credentials.py `routes`), each routed channel its part (routed_message.py), each
+channel a delivery of its own: its own ledger record, so one failing neither stops nor
+repeats the others.
 Delivery is exactly-once through the ledger (ledger.py) and the channel itself: before each
 Slack call the step is recorded as `pending`; after it, its result. A run that finds a
 pending step (the last one was killed mid-call, or Slack answered after the timeout)
@@ -15,14 +19,15 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
 
-from flowdigest.models import SlackFile, SlackMessage
+from flowdigest.models import Report, SlackFile, SlackMessage
+from flowdigest.routed_message import build_routed
 from flowdigest.slack import limits
 from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.errors import ReportFileError, SlackDeliveryError, SlackTransientError
@@ -113,12 +118,18 @@ class DeliveryResult:
     posted: tuple[str, ...]  # step keys posted by this run
     skipped: tuple[str, ...]  # step keys an earlier run had posted (or that were found in the channel)
     changed: bool = False  # already posted with other content: --update would edit it
+    scopes: tuple[str, ...] = ()  # a routed channel: the account and VPC ids it gets
+    routed: tuple[DeliveryResult, ...] = ()  # the main channel's result: the routed channels' results
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def each(self) -> tuple[DeliveryResult, ...]:
+        """This channel's result and the routed channels'."""
+        return (self, *self.routed)
+
     def describe(self) -> str:
-        where = f"{self.report_date} in {self.channel}"
+        where = f"{self.report_date} in {self.channel}" + (f" ({', '.join(self.scopes)})" if self.scopes else "")
         if self.status == "already_posted" and self.changed:
             return (
                 f"{where} was already posted (ts {self.summary_ts}), but this report differs from what was "
@@ -148,6 +159,39 @@ def store_reader(store: Store, folder: str = "") -> FileReader:
     return read
 
 
+_Stored = TypeVar("_Stored", SlackMessage, Report)
+
+
+def _read_stored(store: Store, key: str, model: type[_Stored], what: str) -> _Stored:
+    try:
+        return model.model_validate_json(store.read_bytes(key))
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise ReportFileError(f"{key} does not exist", hint="run the digest first; it writes it") from None
+    except ValidationError as exc:
+        raise ReportFileError(
+            f"{key} is not a valid {what} ({exc.error_count()} problem(s))",
+            hint="re-run the digest to regenerate the outbox",
+        ) from None
+
+
+def routed_messages(
+    store: Store, folder: str, settings: SlackSettings, message: SlackMessage
+) -> list[tuple[SlackSettings, SlackMessage, tuple[str, ...]]]:
+    """Each routed channel's settings, message and account/VPC ids, built from the report.json
+    beside the message; none without routes (report.json is then not read)."""
+    if not settings.routes:
+        return []
+    key = f"{folder}/report.json" if folder else "report.json"
+    report = _read_stored(store, key, Report, "report")
+    if report.report_date != message.report_date:
+        raise ReportFileError(
+            f"{key} is for {report.report_date} but its message.json for {message.report_date}",
+            hint="re-run the digest: both files come from one run",
+        )
+    return [(settings.for_channel(channel), build_routed(report, scopes, settings.channel), scopes)
+            for channel, scopes in settings.routed_channels().items()]
+
+
 def post_report(
     store: Store,
     message_key: str,
@@ -159,18 +203,45 @@ def post_report(
     owner: str | None = None,
     client: WebClient | None = None,
 ) -> DeliveryResult:
-    """Post the report whose message is `message_key` in `store` (its charts beside it)."""
-    read = store_reader(store, message_key.rpartition("/")[0])
-    try:
-        message = SlackMessage.model_validate_json(store.read_bytes(message_key))
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise ReportFileError(f"{message_key} does not exist", hint="run the digest first; it writes it") from None
-    except ValidationError as exc:
-        raise ReportFileError(
-            f"{message_key} is not a valid message ({exc.error_count()} problem(s))",
-            hint="re-run the digest to regenerate the outbox",
-        ) from None
-    return deliver(message, read, settings, ledger, force=force, update=update, owner=owner, client=client)
+    """Post the report whose message is `message_key` in `store` (its charts beside it) to
+    the main channel, then each routed channel its part. Every channel is tried; when some
+    failed, one error naming each of them is raised after the others were posted."""
+    folder = message_key.rpartition("/")[0]
+    read = store_reader(store, folder)
+    message = _read_stored(store, message_key, SlackMessage, "message")
+    deliveries = [(settings, message, ()), *routed_messages(store, folder, settings, message)]
+    client = client or make_client(settings)
+    results: list[DeliveryResult] = []
+    failures: list[tuple[str, SlackDeliveryError]] = []
+    for target, part, scopes in deliveries:
+        try:
+            result = deliver(part, read, target, ledger, force=force, update=update, owner=owner, client=client)
+        except SlackDeliveryError as exc:
+            if len(deliveries) == 1:
+                raise
+            failures.append((target.channel, exc))
+            continue
+        results.append(replace(result, scopes=scopes))
+    if failures:
+        raise _failed_in(failures, results, len(deliveries))
+    main, *routed = results
+    return replace(main, routed=tuple(routed))
+
+
+def _failed_in(
+    failures: list[tuple[str, SlackDeliveryError]], posted: list[DeliveryResult], channels: int
+) -> SlackDeliveryError:
+    """One error for the channels that failed: of the class of the first that waiting cannot
+    heal (else the first), so the exit code and Step Functions' retry follow what needs doing."""
+    worst = next((exc for _, exc in failures if not exc.retryable), failures[0][1])
+    what = "; ".join(f"{channel}: {exc.message}" for channel, exc in failures)
+    done = f" ({', '.join(r.channel for r in posted)} fine)" if posted else ""
+    hints = "; ".join(dict.fromkeys(exc.hint for _, exc in failures))
+    return type(worst)(
+        f"{len(failures)} of {channels} channels failed{done}: {what}",
+        hint=f"{hints}; then run again: what each channel already has is not posted twice",
+        code=worst.code, method=worst.method,
+    )
 
 
 def deliver(
@@ -273,7 +344,7 @@ class _Posting:
                 continue
             self._done(step, result)
             self.posted.append(step.key)
-            logger.info("slack: %s %s posted (%s)", record.report_date, step.key, step.kind)
+            logger.info("slack: %s %s posted in %s (%s)", record.report_date, step.key, record.channel, step.kind)
             return
 
     def _done(self, step: Step, result: str) -> None:
