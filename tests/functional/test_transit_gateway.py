@@ -150,3 +150,41 @@ def test_a_day_with_both_kinds_says_so_and_keeps_them_apart(tmp_path: Path) -> N
     assert "transit_gateway" not in alone["insights"]
     note = " ".join(mixed["insights"]["headline"]["details"])
     assert "VPC and Transit Gateway flow logs" in note and "traffic between VPCs is in both" in note
+
+
+GRAFANA = CORPUS.parent / "grafana-vpc-flow-logs-analyzer__aws-test_flow_logs.log"
+
+
+def _day_of(root: Path, text: str, stamp: str = "20250804T1535Z") -> Path:
+    folder = root / "AWSLogs/123456789012/vpcflowlogs/eu-central-1/2025/08/04"
+    folder.mkdir(parents=True)
+    name = f"123456789012_vpcflowlogs_eu-central-1_fl-0123456789abcdef0_{stamp}_0a1b2c3d.log.gz"
+    (folder / name).write_bytes(gzip.compress(text.encode()))
+    return root
+
+
+def test_without_action_every_insight_that_does_not_need_it_runs_the_same(tmp_path: Path) -> None:
+    # the grafana sample accepts every record: taking `action` out of its format may change
+    # nothing but the accepted / rejected figures (unknown) and the rejected insight (skipped)
+    from flowdigest.insights import INSIGHTS
+
+    header, *lines = GRAFANA.read_text().splitlines()
+    names = header.split()
+    assert all(dict(zip(names, line.split(), strict=True))["action"] in ("ACCEPT", "-") for line in lines)
+    drop = names.index("action")
+    cut = "\n".join(" ".join(w for i, w in enumerate(line.split()) if i != drop) for line in [header, *lines])
+    day = dt.date(2025, 8, 4)
+    full = _run(_day_of(tmp_path / "full", GRAFANA.read_text()), day, tmp_path / "out_full")
+    without = _run(_day_of(tmp_path / "cut", cut + "\n"), day, tmp_path / "out_cut")
+    assert without["totals"] == {**full["totals"], "accepted_flows": None, "rejected_flows": None}
+    for i, entry in full["insights"].items():
+        got = without["insights"][i]
+        if "action" in INSIGHTS[i].needs:
+            assert got["status"] == "skipped" and "${action}" in got["reason"], i
+        elif i == "headline":
+            assert got["status"] == "ok"
+            assert [{**r, "accepted_flows": None, "rejected_flows": None} for r in entry["rows"]] == got["rows"]
+        elif i == "findings":  # runs, but its query (another change's) still keeps only action = 'ACCEPT'
+            assert got["status"] == "ok"
+        else:
+            assert (got["status"], got["rows"]) == (entry["status"], entry["rows"]), i
