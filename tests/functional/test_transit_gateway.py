@@ -149,7 +149,9 @@ def test_a_day_with_both_kinds_says_so_and_keeps_them_apart(tmp_path: Path) -> N
         assert mixed["insights"][i]["rows"] == alone["insights"][i]["rows"], i
     assert "transit_gateway" not in alone["insights"]
     note = " ".join(mixed["insights"]["headline"]["details"])
-    assert "VPC and Transit Gateway flow logs" in note and "traffic between VPCs is in both" in note
+    assert "both kinds of flow log" in note and "Traffic between VPCs shows in both" in note
+    tgw_bytes = mixed["insights"]["headline"]["rows"][-1]["tgw_bytes"]
+    assert tgw_bytes == tgw["bytes"] and "in Transit Gateway flow logs" in mixed["insights"]["headline"]["summary"]
 
 
 GRAFANA = CORPUS.parent / "grafana-vpc-flow-logs-analyzer__aws-test_flow_logs.log"
@@ -188,3 +190,15 @@ def test_without_action_every_insight_that_does_not_need_it_runs_the_same(tmp_pa
             assert got["status"] == "ok"
         else:
             assert (got["status"], got["rows"]) == (entry["status"], entry["rows"]), i
+
+
+def test_sample_writes_a_transit_gateway_day_only_when_asked(tmp_path: Path) -> None:
+    args = ["sample", "--date", DAY.isoformat(), "--days", "1", "--records", "1000", "-q"]
+    assert cli.main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert cli.main([*args, "--out", str(tmp_path / "tgw"), "--tgw"]) == 0
+    plain = {p.relative_to(tmp_path / "plain"): p.read_bytes() for p in (tmp_path / "plain").rglob("*") if p.is_file()}
+    both = {p.relative_to(tmp_path / "tgw"): p.read_bytes() for p in (tmp_path / "tgw").rglob("*") if p.is_file()}
+    tgw_files = {p for p in both if p.parts[0] == "tgw-flowlogs"}
+    assert len(tgw_files) == 24 and {p: b for p, b in both.items() if p not in tgw_files} == plain
+    report = _run(tmp_path / "tgw", DAY, tmp_path / "out")
+    assert report["insights"]["transit_gateway"]["status"] == "ok"

@@ -204,6 +204,9 @@ def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                        ("gateway-endpoint", "gateway endpoint (S3/DynamoDB go through the NAT gateway)"),
                        ("nodata", "NODATA/SKIPDATA records")):
         sample.add_argument(f"--no-{flag}", action="store_true", help=f"no {what}")
+    sample.add_argument("--tgw", action="store_true",
+                        help="also a Transit Gateway flow log (under tgw-flowlogs/) between the sample VPC and "
+                             "three others, in another account and another Region (flowdigest.sample.tgw)")
     sample.add_argument("-q", "--quiet", action="store_true", help="no line per day written")
 
 
@@ -225,6 +228,15 @@ def _sample(args: argparse.Namespace) -> int:
 
     sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed,
                          profile=profile, workers=args.workers, progress=written)
+    if args.tgw:
+        from flowdigest.sample import tgw
+
+        vpcs = tgw.sample_vpcs(args.seed)
+        for back in range(args.days - 1, -1, -1):
+            day = args.date - dt.timedelta(days=back)
+            paths = tgw.write_tgw_day(args.out, vpcs, day, seed=args.seed)
+            if not args.quiet:
+                print(f"{day}: Transit Gateway flow log in {len(paths)} files", flush=True)
     return 0
 
 

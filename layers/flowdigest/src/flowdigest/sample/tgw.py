@@ -138,6 +138,26 @@ def _flow(day: TgwDay, rng: random.Random, src: TgwVpc, dst: TgwVpc, start: int,
                                  "flow_direction": "egress"})
 
 
+def sample_vpcs(seed: int = 0) -> list[TgwVpc]:
+    """The sample network's VPC (flowdigest.sample.network: its gateway's account and Region)
+    and three it reaches through the gateway: another account's in its Region, two in
+    eu-west-1 (another account's, and its own)."""
+    from flowdigest.sample.network import network
+
+    net = network(seed)
+    subnets = tuple(sid for sid, (_, _, public) in net.subnets.items() if not public)
+    home = TgwVpc(net.account_id, net.region, net.vpc_id, subnets,
+                  tuple(net.subnets[s][1] for s in subnets), cidr_octet=0)
+    other = "210987654321"
+    return [
+        home,
+        TgwVpc(other, net.region, _id("vpc", other, net.region), (_id("subnet", other, 1),), ("use1-az4",), 1),
+        TgwVpc(other, "eu-west-1", _id("vpc", other, "eu-west-1"), (_id("subnet", other, 2),), ("euw1-az1",), 2),
+        TgwVpc(net.account_id, "eu-west-1", _id("vpc", net.account_id, "eu-west-1"),
+               (_id("subnet", net.account_id, 3), _id("subnet", net.account_id, 4)), ("euw1-az2", "euw1-az3"), 3),
+    ]
+
+
 def write_tgw_day(root: Path, vpcs: Sequence[TgwVpc], day: dt.date, *, seed: int = 0,
                   flows_per_pair_hour: int = 2) -> list[Path]:
     """The day's records as AWS delivers a Transit Gateway flow log to S3 (Parquet, Hive,

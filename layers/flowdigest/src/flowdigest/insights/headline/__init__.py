@@ -71,6 +71,9 @@ def summary(rows: Rows, ctx: Context) -> str:
         changes.append(f"bytes {signed_pct(pct_change(today['bytes'] or 0, previous['bytes']))} vs previous day")
     if "bytes" in median:
         changes.append(f"{signed_pct(pct_change(today['bytes'] or 0, median['bytes']))} vs 7-day median")
+    tgw = tgw_share(rows, ctx.report_date)
+    if tgw and tgw < int(today["bytes"] or 0):  # both kinds of flow log: say which bytes are whose
+        text += f" (of which {human_bytes(tgw)} in Transit Gateway flow logs)"
     return text + (" — " + ", ".join(changes) if changes else "")
 
 
@@ -81,9 +84,10 @@ def details(rows: Rows, ctx: Context) -> list[str]:
              f"Accepted flows: {human_count(accepted)}; rejected flows: {human_count(rejected)}"]
     tgw = tgw_share(rows, ctx.report_date)
     if tgw and tgw < int(today["bytes"] or 0):  # both kinds of flow log that day
-        lines.append(f"The totals add VPC and Transit Gateway flow logs: {human_bytes(tgw)} are the gateway's "
-                     "records, and traffic between VPCs is in both (once on each VPC's interfaces, once on the "
-                     "gateway), so it is not new traffic twice; the Transit Gateway figure counts each flow once")
+        lines.append(f"The totals add both kinds of flow log: {human_bytes(tgw)} of the bytes are the Transit "
+                     "Gateway's records. Traffic between VPCs shows in both (on each VPC's interfaces and on the "
+                     "gateway): the same traffic, seen twice; the Transit Gateway insight counts each of its "
+                     "flows once")
     elif tgw:
         lines.append("Every record is a Transit Gateway flow log's (no VPC flow logs that day)")
     return lines
