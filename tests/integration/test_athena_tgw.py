@@ -10,12 +10,13 @@ engine over the same files, as tests/integration/test_athena_text.py does for te
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import test_athena_text
+from test_athena_text import BUCKET, REGION
 
 from flowdigest import queries
 from flowdigest.aws.athena import AthenaEngine, rollup_union
@@ -26,8 +27,7 @@ from flowdigest.sample.tgw import PREFIX as TGW_PREFIX
 from flowdigest.sample.tgw import TgwVpc, write_tgw_day
 
 DAY = dt.date(2026, 11, 20)
-REGION = "us-east-1"
-BUCKET, PREFIX = "flowlogs", "vpc/"
+PREFIX = "vpc/"
 VPCS = [
     TgwVpc("123456789012", REGION, "vpc-0a1", ("subnet-0a1",), ("use1-az1",), 1),
     TgwVpc("210987654321", REGION, "vpc-0b2", ("subnet-0b1", "subnet-0b2"), ("use1-az2", "use1-az4"), 2),
@@ -51,33 +51,28 @@ def day_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+s3 = test_athena_text.s3  # moto's S3 with its buckets (a fixture)
+
+
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch, day_root: Path) -> Iterator[Any]:
-    import boto3
-    from moto import mock_aws
-
-    for key, value in (("AWS_DEFAULT_REGION", REGION), ("AWS_ACCESS_KEY_ID", "testing"),
-                       ("AWS_SECRET_ACCESS_KEY", "testing")):
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET)
-        client.create_bucket(Bucket="reports")
-        for path in sorted(day_root.rglob("*.parquet")):
-            rel = path.relative_to(day_root).as_posix()
-            client.upload_file(str(path), BUCKET, rel if rel.startswith(TGW_PREFIX) else PREFIX + rel)
-        yield client
+def tgw_s3(s3: Any, day_root: Path) -> Any:
+    """moto's S3 (test_athena_text's buckets) holding the day: the VPC files under PREFIX,
+    the Transit Gateway's under their own."""
+    for path in sorted(day_root.rglob("*.parquet")):
+        rel = path.relative_to(day_root).as_posix()
+        s3.upload_file(str(path), BUCKET, rel if rel.startswith(TGW_PREFIX) else PREFIX + rel)
+    return s3
 
 
-def test_open_day_finds_both_kinds_as_the_local_engine_does(s3: Any, day_root: Path, tmp_path: Path) -> None:
+def test_open_day_finds_both_kinds_as_the_local_engine_does(tgw_s3: Any, day_root: Path, tmp_path: Path) -> None:
     local = DuckDBEngine(day_root, tmp_path / "rollup").open_day(DAY)
-    remote = AthenaEngine(settings(), s3_client=s3).open_day(DAY)
+    remote = AthenaEngine(settings(), s3_client=tgw_s3).open_day(DAY)
     assert local.tgw_files == 24 and local.tgw_columns and local.columns
     assert (remote.files, remote.tgw_files, remote.source_bytes, remote.hours_present) == (
         local.files, local.tgw_files, local.source_bytes, local.hours_present)
     assert (remote.columns, remote.tgw_columns) == (local.columns, local.tgw_columns)
     # without FLOWDIGEST_TGW_SOURCE no Transit Gateway file is listed
-    alone = AthenaEngine(settings(FLOWDIGEST_TGW_SOURCE=""), s3_client=s3).open_day(DAY)
+    alone = AthenaEngine(settings(FLOWDIGEST_TGW_SOURCE=""), s3_client=tgw_s3).open_day(DAY)
     assert (alone.tgw_files, alone.tgw_columns, alone.files) == (0, set(), local.files - local.tgw_files)
 
 
@@ -86,14 +81,14 @@ def _rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted((tuple(r.get(c) for c in names) for r in rows), key=repr)
 
 
-def test_one_unload_folds_both_as_the_local_rollup(s3: Any, day_root: Path, tmp_path: Path,
+def test_one_unload_folds_both_as_the_local_rollup(tgw_s3: Any, day_root: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import awswrangler as wr
 
     statements: list[str] = []
     monkeypatch.setattr(wr.athena, "start_query_execution", lambda sql, **kw: statements.append(sql) or "qid")
     monkeypatch.setattr(wr.athena, "wait_query", lambda qid, **kw: {"Status": {"State": "SUCCEEDED"}})
-    AthenaEngine(settings(), s3_client=s3).build_rollup(DAY)
+    AthenaEngine(settings(), s3_client=tgw_s3).build_rollup(DAY)
     assert len(statements) == 1 and statements[0].startswith("UNLOAD (SELECT")
     assert "FROM tgw_flow_logs" in statements[0] and "FROM flow_logs" in statements[0]
 
