@@ -85,9 +85,12 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 def chart(rows: Rows, ctx: Context):
     from flowdigest.charts.style import top_bars
 
+    def short(attachment: str | None) -> str:  # the ids' common prefix would crowd out the ids
+        return (attachment or UNKNOWN).removeprefix("tgw-attach-")
+
     pairs = _kind(rows, "attachment_pair")
-    return top_bars("Transit Gateway", "bytes between attachments (in -> out), each flow once",
-                    [f"{r['src'] or UNKNOWN} -> {r['dst'] or UNKNOWN}" for r in pairs],
+    return top_bars("Transit Gateway", "bytes between attachments tgw-attach-… (in -> out), each flow once",
+                    [f"{short(r['src'])} -> {short(r['dst'])}" for r in pairs],
                     [int(r["bytes"] or 0) for r in pairs], empty="no traffic through the gateway")
 
 
