@@ -53,8 +53,11 @@ TB = 2**40
 MIN_BILLED = 10 * MB
 FLOW_LOGS, ROLLUP = "flow_logs", "daily_rollup"
 # Columns that are partitions (in the path, not in the files): never scanned.
-PARTITIONS = {FLOW_LOGS: set(fields.PARTITION_COLUMNS), ROLLUP: set(queries.ROLLUP_PARTITIONS)}
-SCHEMAS: dict[str, set[str]] = {FLOW_LOGS: set(queries.FLOW_LOGS_SCHEMA), ROLLUP: set(queries.ROLLUP_SCHEMA)}
+TGW = queries.TGW_FLOW_LOGS
+PARTITIONS = {FLOW_LOGS: set(fields.PARTITION_COLUMNS), ROLLUP: set(queries.ROLLUP_PARTITIONS),
+              TGW: set(fields.PARTITION_COLUMNS)}
+SCHEMAS: dict[str, set[str]] = {FLOW_LOGS: set(queries.FLOW_LOGS_SCHEMA), ROLLUP: set(queries.ROLLUP_SCHEMA),
+                                TGW: set(queries.TGW_FLOW_LOGS_SCHEMA)}
 
 
 Predicates = list[list[tuple[str, Any]]]  # per scan: its `column = literal` conditions
@@ -108,7 +111,8 @@ def _holds(cond: exp.Expression, values: dict[str, str]) -> bool:
 
 def table_scans(sql: str, days: list[dt.date]) -> list[TableScan]:
     """Every scan of flow_logs / daily_rollup the query makes, CTE references expanded."""
-    schema: dict[str, object] = {FLOW_LOGS: queries.FLOW_LOGS_SCHEMA, ROLLUP: queries.ROLLUP_SCHEMA}
+    schema: dict[str, object] = {FLOW_LOGS: queries.FLOW_LOGS_SCHEMA, ROLLUP: queries.ROLLUP_SCHEMA,
+                                 TGW: queries.TGW_FLOW_LOGS_SCHEMA}
     tree = qualify(sqlglot.parse_one(sql, read="trino"), schema=schema, dialect="trino")
     root = build_scope(pushdown_projections(tree))
     if root is None:

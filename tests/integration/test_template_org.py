@@ -25,6 +25,7 @@ import pytest
 from test_template import TEMPLATE, props
 from test_template_text import Stack
 
+from bench.athena_scan import table_scans
 from flowdigest import fields, queries
 from flowdigest.aws.athena import AthenaEngine
 from flowdigest.aws.errors import InvalidEvent, SettingsError
@@ -311,6 +312,14 @@ def test_tgw_table_reads_the_tgw_prefix_only(aws: dict[str, Any], given: dict[st
             if s["Action"] == "s3:GetObject"]
     bucket_arn = "arn:aws:s3:::" + (bucket if bucket != OWN_BUCKET else "${Bucket}")
     assert f"{bucket_arn}/{prefix}AWSLogs/*" in gets
+    # the query function lists the same prefix (FLOWDIGEST_TGW_SOURCE), and sql/tgw_rollup.sql
+    # reads only the table's columns
+    env = stack.resolve(props("QueryFunction"))["Environment"]["Variables"]
+    assert stack.resolve(env["FLOWDIGEST_TGW_SOURCE"]) == f"s3://{bucket if archive else '${Bucket}'}/{prefix}"
+    (scan,) = table_scans(queries.render("tgw_rollup", DAY), [DAY])
+    assert scan.table == "tgw_flow_logs" and scan.columns <= {name for name, _ in columns}
+    assert stack.resolve(Stack(**ORG).resolve(props("QueryFunction"))["Environment"]["Variables"]
+                         ["FLOWDIGEST_TGW_SOURCE"]) == ""
 
 
 def test_tgw_prefix_must_differ_from_the_vpc_prefix() -> None:

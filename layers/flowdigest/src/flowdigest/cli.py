@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from flowdigest.inventory import Snapshot
     from flowdigest.models import RenderOutput
     from flowdigest.pricing import Prices
+    from flowdigest.sample import DayProfile
 
 EXIT_INPUT = 3  # argparse uses 2 for usage errors; Slack errors have their own (slack/errors.py)
 
@@ -231,12 +232,15 @@ def _add_sample_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                        ("gateway-endpoint", "gateway endpoint (S3/DynamoDB go through the NAT gateway)"),
                        ("nodata", "NODATA/SKIPDATA records")):
         sample.add_argument(f"--no-{flag}", action="store_true", help=f"no {what}")
+    sample.add_argument("--tgw", action="store_true",
+                        help="also a Transit Gateway flow log (under tgw-flowlogs/) between the sample VPC and "
+                             "three others, in another account and another Region (flowdigest.sample.tgw)")
     sample.add_argument("-q", "--quiet", action="store_true", help="no line per day written")
 
 
 def _sample(args: argparse.Namespace) -> int:
     from flowdigest import dates, sample
-    from flowdigest.sample.org import REGIONS, generate_org_days
+    from flowdigest.sample.org import REGIONS, org_vpcs, tgw_vpcs
 
     if args.days > (args.date - dates.EARLIEST).days + 1:
         raise UserError(f"--days {args.days} from --date {args.date} reaches back before {dates.EARLIEST}, "
@@ -253,10 +257,27 @@ def _sample(args: argparse.Namespace) -> int:
 
     if args.regions > len(REGIONS):
         raise UserError(f"--regions {args.regions}: the sample knows {len(REGIONS)} Regions", code=2)
-    if (args.accounts, args.regions, args.vpcs) == (1, 1, 1):
+    single = (args.accounts, args.regions, args.vpcs) == (1, 1, 1)
+    if single:
         sample.generate_days(args.out, args.date, days=args.days, records=args.records, seed=args.seed,
                              profile=profile, workers=args.workers, progress=written)
-        return 0
+    else:
+        _sample_org(args, profile, written)
+    if args.tgw:
+        from flowdigest.sample import tgw
+
+        vpcs = tgw.sample_vpcs(args.seed) if single else tgw_vpcs(
+            org_vpcs(args.accounts, args.regions, args.vpcs, args.seed), profile)
+        for back in range(args.days - 1, -1, -1):
+            day = args.date - dt.timedelta(days=back)
+            paths = tgw.write_tgw_day(args.out, vpcs, day, seed=args.seed)
+            if not args.quiet:
+                print(f"{day}: Transit Gateway flow log in {len(paths)} files", flush=True)
+    return 0
+
+
+def _sample_org(args: argparse.Namespace, profile: DayProfile,
+                written: Callable[[dt.date, list[Path], int, float], None]) -> None:
     rows, t0 = [0], time.perf_counter()
 
     def counted(day: dt.date, paths: list[Path], n: int, seconds: float) -> None:
@@ -264,13 +285,14 @@ def _sample(args: argparse.Namespace) -> int:
         if day == args.date:
             written(day, paths, n, seconds)
 
+    from flowdigest.sample.org import generate_org_days
+
     generate_org_days(args.out, args.date, accounts=args.accounts, regions=args.regions, vpcs=args.vpcs,
                       days=args.days, records=args.records, seed=args.seed, profile=profile,
                       workers=args.workers, progress=counted)
     seconds = time.perf_counter() - t0
     print(f"{args.accounts} accounts × {args.regions} Regions × {args.vpcs} VPCs: {rows[0]:,} records in "
           f"{seconds:.1f} s ({rows[0] / seconds:,.0f} records/s)", flush=True)
-    return 0
 
 
 def _print_result(out: Path, output: RenderOutput) -> Path:

@@ -107,8 +107,20 @@ TGW_FORMAT: tuple[str, ...] = (
     "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service",
 )
 
+# A file whose columns include one of these is a Transit Gateway flow log (the corpus' sample
+# leaves resource-type '-' but names tgw-id): read as `tgw_flow_logs`, never as `flow_logs`.
+TGW_MARKERS: frozenset[str] = frozenset({"resource_type", "tgw_id", "tgw_attachment_id"})
+
+
+def is_tgw(columns: set[str] | frozenset[str] | list[str]) -> bool:
+    """Whether a file with these (Parquet / SQL) columns is a Transit Gateway flow log."""
+    return not TGW_MARKERS.isdisjoint(columns)
+
+
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS + TGW_FIELDS}
 BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS + TGW_FIELDS}
+# The columns of the Transit Gateway table (tgw_flow_logs), in TGW_FORMAT's order.
+TGW_CATALOG: tuple[Field, ...] = tuple(BY_NAME[n] for n in TGW_FORMAT)
 
 # Hive partition columns of the AWS S3 layout; Athena (and we) read them as strings.
 PARTITION_COLUMNS: tuple[str, ...] = ("year", "month", "day", "hour")

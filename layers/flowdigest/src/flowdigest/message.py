@@ -23,9 +23,9 @@ NOT_IN_FORMAT = "not in this flow log's format"
 def _change(report: Report, metric: str) -> str:
     comp = report.comparison
     parts = []
-    if comp is not None and comp.previous_day:
+    if comp is not None and comp.previous_day and metric in comp.previous_day:  # absent: unknown that day
         parts.append(f"{signed_pct(comp.previous_day[metric].change_pct)} vs previous day")
-    if comp is not None and comp.median_7d:
+    if comp is not None and comp.median_7d and metric in comp.median_7d:
         parts.append(f"{signed_pct(comp.median_7d[metric].change_pct)} vs 7-day median")
     return ("\n" + ", ".join(parts)) if parts else ""
 

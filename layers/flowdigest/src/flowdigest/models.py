@@ -38,7 +38,8 @@ class DayPlan(_Model):
     """Step 1 (prepare): what is there to report on for one day."""
 
     report_date: dt.date
-    columns: list[str]  # flow-log columns the day's data carries
+    columns: list[str]  # VPC flow-log columns the day's data carries
+    tgw_columns: list[str] = Field(default_factory=list)  # ... and its Transit Gateway flow logs'
     files: int  # flow-log objects delivered for the day
     source_bytes: int  # their total size
     hours_present: list[int]  # UTC hours with at least one delivered file

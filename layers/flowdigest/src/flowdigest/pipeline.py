@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from flowdigest import breakdown, fields, message, naming, queries, report
-from flowdigest.engine import QueryEngine
+from flowdigest.engine import DayInfo, QueryEngine
 from flowdigest.findings.config import FindingsConfig
 from flowdigest.insights import INSIGHTS, PATH_ERRORS
 from flowdigest.inventory import Snapshot
@@ -60,6 +60,20 @@ def _nothing_readable(day: dt.date, bad_files: list[tuple[str, str]], scope: Sco
     return f"no flow logs were delivered for {day}" + (f" that match the filter {scope.describe()}" if scope else "")
 
 
+def _columns_read(reads: str, info: DayInfo) -> set[str]:
+    """The columns of the flow logs an insight reads (VPC, Transit Gateway or both)."""
+    return {"vpc": info.columns, "tgw": info.tgw_columns}.get(reads, info.columns | info.tgw_columns)
+
+
+def _other_logs(reads: str, info: DayInfo, day: dt.date) -> str | None:
+    """Why an insight cannot run on a day whose files are all of the other kind, if so."""
+    if reads == "vpc" and info.files == info.tgw_files:
+        return f"only Transit Gateway flow logs were delivered for {day}, and it reads VPC flow logs"
+    if reads == "tgw" and not info.tgw_files:
+        return f"no Transit Gateway flow logs were delivered for {day}"
+    return None
+
+
 def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None,
              progress: Progress = _quiet) -> DayPlan:
     """What the day's report needs, from listings alone (nothing is built): the day's files
@@ -72,18 +86,22 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
     have = engine.rollup_days()
     history = [day for back in range(queries.HISTORY_DAYS, 0, -1)
                if (day := report_date - dt.timedelta(days=back)) in have or engine.open_day(day).files]
+    if insights is None:  # Transit Gateway insights are in the report when such logs are read
+        ids = [i for i in ids if INSIGHTS[i].reads != "tgw" or info.tgw_files]
     skipped: dict[str, str] = {}
     for i in ids:
         insight = INSIGHTS[i]
-        missing = [c for c in insight.needs if c not in info.columns]
+        missing = [c for c in insight.needs if c not in _columns_read(insight.reads, info)]
         if not info.files:
             skipped[i] = _nothing_readable(report_date, info.bad_files, engine.scope)
+        elif why := _other_logs(insight.reads, info, report_date):
+            skipped[i] = why
         elif missing:
             skipped[i] = _missing_reason(missing)
         elif insight.needs_history and not history:
             skipped[i] = f"no earlier day to compare with (no flow logs in the {queries.HISTORY_DAYS} days before)"
     return DayPlan(
-        report_date=report_date, columns=sorted(info.columns), files=info.files,
+        report_date=report_date, columns=sorted(info.columns), tgw_columns=sorted(info.tgw_columns), files=info.files,
         source_bytes=info.source_bytes, hours_present=sorted(info.hours_present),
         insights=[i for i in ids if i not in skipped], skipped=skipped, history_days=history,
         bad_files=info.bad_files, scope=engine.scope.as_dict(),

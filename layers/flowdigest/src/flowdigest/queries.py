@@ -22,6 +22,22 @@ from flowdigest.scope import Scope
 HISTORY_DAYS = 7
 ROW_LIMIT = 10
 
+# Transit Gateway flow logs (sql/tgw_rollup.sql): their own sets of the same rollup, keyed by
+# attachment and VPC pair (besides log_status, flow_direction and hour), with the packets lost
+# by reason: NULL where no record of the group knew it ('-' or a format without the field).
+TGW_FLOW_LOGS = "tgw_flow_logs"
+TGW_ROLLUP_KEYS: tuple[str, ...] = (
+    "tgw_id", "tgw_attachment_id", "tgw_pair_attachment_id", "resource_type", "tgw_src_vpc_account_id",
+    "tgw_dst_vpc_account_id", "tgw_src_vpc_id", "tgw_dst_vpc_id", "tgw_src_az_id", "tgw_dst_az_id", "tgw_region",
+)
+TGW_LOST: tuple[str, ...] = (
+    "packets_lost_no_route", "packets_lost_blackhole", "packets_lost_mtu_exceeded", "packets_lost_ttl_expired",
+)
+TGW_FLOW_LOGS_SCHEMA: dict[str, str] = {
+    **{f.column: f.sql_type for f in fields.TGW_CATALOG},
+    **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},
+}
+
 # The rollup's columns and types: daily_rollup.sql's output.
 ROLLUP_KEYS: tuple[str, ...] = (
     "log_status", "action", "interface_id", "instance_id", "srcaddr", "dstaddr", "dstport",
@@ -40,10 +56,12 @@ ROLLUP_SCHEMA: dict[str, str] = {
     "packets": "BIGINT",
     "bytes": "BIGINT",
     "dt": "VARCHAR",
+    **{c: "VARCHAR" for c in TGW_ROLLUP_KEYS},  # the Transit Gateway sets' (sql/tgw_rollup.sql)
+    **{c: "BIGINT" for c in TGW_LOST},
 }
 # The rollup's partitions (folders, not file columns): the day, then the grouping set.
 ROLLUP_PARTITIONS: tuple[str, ...] = ("dt", "rollup_set")
-ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects", "ingress")
+ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects", "ingress", "tgw", "tgw_hours")
 FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{f.column: f.sql_type for f in fields.FIELDS},
     **{p: "VARCHAR" for p in (*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS)},
@@ -67,7 +85,8 @@ class _PublicAddress:
 
 
 # The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
-PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes", "breakdown", "places")
+PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes", "breakdown", "places",
+                                    "tgw_rollup")
 
 
 def query_names() -> list[str]:
@@ -88,11 +107,12 @@ def sql_text(name: str) -> str:
 
 
 def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup",
-           limit: int = ROW_LIMIT, scope: Scope | None = None) -> str:
+           limit: int = ROW_LIMIT, scope: Scope | None = None, tgw_flow_logs: str = TGW_FLOW_LOGS) -> str:
     """The query `name` for `day`, in Athena's dialect. Values come from a date, ints and
     validated ids only (`scope`: the rollup's filters)."""
     return sql_text(name).format(
         flow_logs=flow_logs,
+        tgw_flow_logs=tgw_flow_logs,
         rollup=rollup,
         date=day.isoformat(),
         year=f"{day:%Y}",
@@ -102,12 +122,14 @@ def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str
         limit=int(limit),
         is_public=_PublicAddress(),
         scope=(scope or Scope()).predicate(),
+        tgw_scope=(scope or Scope()).tgw_predicate(),
     )
 
 
 def to_duckdb(trino_sql: str, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup") -> str:
     """Transpile Athena SQL to DuckDB, annotated with our tables' schemas."""
-    schema: dict[str, object] = {flow_logs: FLOW_LOGS_SCHEMA, rollup: ROLLUP_SCHEMA}
+    schema: dict[str, object] = {flow_logs: FLOW_LOGS_SCHEMA, rollup: ROLLUP_SCHEMA,
+                                 TGW_FLOW_LOGS: TGW_FLOW_LOGS_SCHEMA}
     expression = sqlglot.parse_one(trino_sql, read="trino")
     expression = annotate_types(qualify(expression, schema=schema, dialect="trino"), schema=schema)
     return expression.sql(dialect="duckdb")

@@ -77,6 +77,15 @@ class Scope:
         tests = [f"{_COLUMNS[k]} IN ({', '.join(repr(i) for i in v)})" for k, v in self.as_dict().items()]
         return " AND ".join(tests) or "TRUE"
 
+    def tgw_predicate(self) -> str:
+        """The same filter on Transit Gateway records: the gateway's account and Region
+        partitions, and a VPC on either side of the flow."""
+        tests = [f"{_COLUMNS[k]} IN ({', '.join(repr(i) for i in v)})" for k, v in self.as_dict().items() if k != "vpc"]
+        if self.vpcs:
+            ids = ", ".join(repr(i) for i in self.vpcs)
+            tests.append(f"(tgw_src_vpc_id IN ({ids}) OR tgw_dst_vpc_id IN ({ids}))")
+        return " AND ".join(tests) or "TRUE"
+
     def rollup_key(self) -> str:
         """Where a filtered run keeps its rollups: `scope=<hash>` ('' for the whole bucket)."""
         if not self:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import sqlglot
 from botocore.exceptions import ClientError
 
 from flowdigest import fields, queries, s3layout
@@ -102,6 +103,7 @@ class AthenaEngine:
         self.log_fields = settings.source_fields
         if self.text:
             self.flow_logs_table = text_table_expression(self.log_fields, self.layout)
+        self.tgw = split_s3(settings.tgw_source) if settings.tgw_source else None
         self._s3 = s3_client
         self.scope = Scope()
         self.base_rollup_prefix = self.rollup_prefix
@@ -147,6 +149,15 @@ class AthenaEngine:
         return [o for prefix in self.day_prefixes(day) for o in self._objects(self.source_bucket, prefix)
                 if o["Key"].endswith(suffix)]
 
+    def _tgw_day_objects(self, day: dt.date) -> list[dict[str, Any]]:
+        """The day's Transit Gateway flow-log files (Parquet, Hive, under their own prefix)."""
+        if self.tgw is None:
+            return []
+        bucket, prefix = self.tgw
+        return [o for a in self._accounts() for r in self.regions
+                for o in self._objects(bucket, prefix + s3layout.hive_day_prefix(a, r, day))
+                if o["Key"].endswith(".parquet")]
+
     def _objects(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         with _athena_errors():
@@ -156,9 +167,18 @@ class AthenaEngine:
 
     # -- the day's raw logs -------------------------------------------------------------
     def open_day(self, day: dt.date) -> DayInfo:
-        if self.text:
-            return self._open_text_day(day)
-        objects = self._day_objects(day, ".parquet")
+        info = self._open_text_day(day) if self.text else self._open_parquet_day(
+            self.source_bucket, self._day_objects(day, ".parquet"))
+        tgw_objects = self._tgw_day_objects(day)
+        if tgw_objects and self.tgw is not None:
+            tgw = self._open_parquet_day(self.tgw[0], tgw_objects)
+            info.tgw_columns, info.tgw_files = tgw.columns, tgw.files
+            info.files += tgw.files
+            info.source_bytes += tgw.source_bytes
+            info.hours_present |= tgw.hours_present
+        return info
+
+    def _open_parquet_day(self, bucket: str, objects: list[dict[str, Any]]) -> DayInfo:
         first_per_hour: dict[int, str] = {}
         first_per_source: dict[str, str] = {}
         for o in sorted(objects, key=lambda o: o["Key"]):
@@ -171,7 +191,7 @@ class AthenaEngine:
         # its files share a schema; several flow logs writing to one prefix still show up
         # hour by hour, and every account's own flow logs once at least.
         for key in sorted({*first_per_hour.values(), *first_per_source.values()}):
-            columns.update(c for c in self._parquet_columns(key) if c in fields.BY_COLUMN)
+            columns.update(c for c in self._parquet_columns(key, bucket) if c in fields.BY_COLUMN)
         return DayInfo(columns=columns, files=len(objects), source_bytes=sum(o["Size"] for o in objects),
                        hours_present=set(first_per_hour))
 
@@ -192,11 +212,11 @@ class AthenaEngine:
         return DayInfo(columns=columns, files=len(objects), source_bytes=sum(o["Size"] for o in objects),
                        hours_present=hours)
 
-    def _parquet_columns(self, key: str) -> list[str]:
+    def _parquet_columns(self, key: str, bucket: str | None = None) -> list[str]:
         import awswrangler as wr
 
         with _athena_errors():
-            columns, _ = wr.s3.read_parquet_metadata(path=[f"s3://{self.source_bucket}/{key}"])
+            columns, _ = wr.s3.read_parquet_metadata(path=[f"s3://{bucket or self.source_bucket}/{key}"])
         return list(columns)
 
     def build_rollup(self, day: dt.date) -> None:
@@ -208,6 +228,8 @@ class AthenaEngine:
                 self.s3.delete_objects(Bucket=self.reports_bucket,
                                        Delete={"Objects": stale[i:i + 1000], "Quiet": True})
         sql = queries.render("daily_rollup", day, flow_logs=self.flow_logs_table, scope=self.scope)
+        if self._tgw_day_objects(day):  # the Transit Gateway's sets, in the same UNLOAD
+            sql = rollup_union([sql, queries.render("tgw_rollup", day, scope=self.scope)])
         self.execute(unload_sql(sql, f"s3://{self.reports_bucket}/{prefix}"))
 
     def rollup_current(self, day: dt.date) -> bool:
@@ -242,6 +264,18 @@ class AthenaEngine:
         # pandas' missing values (NaN, pd.NA, NaT) become None before the rows go to JSON.
         df = df.astype(object).where(df.notna(), None)
         return json_rows(df.to_dict(orient="records"))
+
+
+def rollup_union(selects: list[str]) -> str:
+    """Rollup queries of different columns (the VPC's and the Transit Gateway's sets) as one
+    select of every rollup column, NULL where a query has none, for one UNLOAD."""
+    def shaped(sql: str) -> str:
+        select = sqlglot.parse_one(sql, read="trino")
+        have = set(select.named_selects) if isinstance(select, sqlglot.exp.Query) else set()
+        cols = [_q(c) if c in have else f"CAST(NULL AS {t}) AS {_q(c)}" for c, t in queries.ROLLUP_SCHEMA.items()]
+        return f"SELECT {', '.join(cols)} FROM (\n{sql}\n) AS part"
+
+    return "\nUNION ALL\n".join(shaped(sql) for sql in selects)
 
 
 def unload_sql(select_sql: str, location: str) -> str:

@@ -73,6 +73,9 @@ class QuerySettings(_EnvSettings):
     # athena: s3://bucket/prefix/ holding AWSLogs/...; duckdb: a folder in the same layout
     source: str = Field(alias="FLOWDIGEST_SOURCE")
     source_account: str | None = Field(None, alias="FLOWDIGEST_SOURCE_ACCOUNT")
+    # where the Transit Gateway flow logs are (s3://bucket/prefix/, Parquet, Hive; the
+    # tgw_flow_logs table); empty: none are read
+    tgw_source: str = Field("", alias="FLOWDIGEST_TGW_SOURCE")
     # An organisation's bucket: the accounts and Regions under AWSLogs/ to read, comma lists
     # (template.yaml's FlowLogAccountIds, FlowLogRegions); default the account above (else
     # the caller's) and AWS_REGION.

@@ -21,6 +21,9 @@ class DayInfo:
     source_bytes: int
     hours_present: set[int]
     bad_files: list[tuple[str, str]] = field(default_factory=list)
+    # Transit Gateway flow logs (table tgw_flow_logs): their columns and files, counted in `files`
+    tgw_columns: set[str] = field(default_factory=set)
+    tgw_files: int = 0
 
 
 class QueryEngine(Protocol):

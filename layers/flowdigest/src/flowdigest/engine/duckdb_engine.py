@@ -30,6 +30,8 @@ from flowdigest.engine import DayInfo, json_rows
 from flowdigest.scope import Scope
 from flowdigest.sources import DayData, FlowLogError, load_day
 
+TGW_TABLE = queries.TGW_FLOW_LOGS
+
 _BUILT_FROM = "_built_from.sha256"  # in dt=<day>/ (a "_" name: dataset readers skip it)
 _SET_FILES = "rollup_set=*/*.parquet"
 _DT_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
@@ -94,7 +96,7 @@ class DuckDBEngine:
         self.skip_bad = skip_bad
         self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
-        self._rollup_sqls: dict[dt.date, str] = {}
+        self._rollup_sqls: dict[tuple[dt.date, str], str] = {}
         self._rollup_view: list[Path] | None = None  # the files daily_rollup was defined over
         self._view_lock = threading.Lock()
         self.con = duckdb.connect()
@@ -132,13 +134,14 @@ class DuckDBEngine:
     def open_day(self, day: dt.date) -> DayInfo:
         data = self._day(day)
         return DayInfo(columns=set(data.columns), files=data.files, source_bytes=data.total_bytes,
-                       hours_present=set(data.hours_present), bad_files=list(data.bad_files))
+                       hours_present=set(data.hours_present), bad_files=list(data.bad_files),
+                       tgw_columns=set(data.tgw_columns), tgw_files=data.tgw_files)
 
-    def _select_list(self, present: set[str], partitions: bool,
+    def _select_list(self, present: set[str], partitions: bool, catalog: Sequence[fields.Field] = fields.FIELDS,
                      origin: tuple[str | None, str | None] = (None, None)) -> str:
         cols = [
             f'"{f.column}"' if f.column in present else f'CAST(NULL AS {f.sql_type}) AS "{f.column}"'
-            for f in fields.FIELDS
+            for f in catalog
         ]
         # Athena's account and Region partitions: the S3 prefix's, else (a folder of loose
         # files) the record's own fields, so a filter still applies to them
@@ -158,24 +161,33 @@ class DuckDBEngine:
         return ", ".join(cols)
 
     def _register_flow_logs(self, data: DayData) -> None:
-        parts = []
-        by_origin: dict[tuple[str | None, str | None], list[Path]] = {}
-        for p in data.parquet_files:  # one reader per account and Region: they are constants
-            by_origin.setdefault(data.origins.get(p, (None, None)), []).append(p)
-        for origin, paths in by_origin.items():
-            files = "[" + ", ".join(_quote(p) for p in paths) + "]"
-            reader = (f"read_parquet({files}, hive_partitioning = {str(data.hive).lower()}, "
-                      "hive_types_autocast = false, union_by_name = true)")
-            parts.append(f"SELECT {self._select_list(data.columns, data.hive, origin)} FROM {reader}")
-        for i, table in enumerate(data.text_tables):
-            name = f"text_logs_{i}"
-            self.con.register(name, table)
-            # text from dated folders carries the delivery partitions, as Parquet under hour=HH does
-            partitions = set(fields.PARTITION_COLUMNS) <= set(table.column_names)
-            parts.append(f"SELECT {self._select_list(set(table.column_names), partitions)} FROM {name}")
-        if not parts:  # an empty day still answers every query, with no rows
-            parts.append(f"SELECT {self._select_list(set(), False)} WHERE false")
-        self.con.execute("CREATE OR REPLACE VIEW flow_logs AS " + " UNION ALL ".join(parts))
+        """`flow_logs` over the VPC flow logs, `tgw_flow_logs` over the Transit Gateway ones (as
+        the Glue tables of those names: a VPC's traffic through the gateway is in both)."""
+        for view, catalog, tgw, files in (
+            ("flow_logs", fields.FIELDS, False, data.parquet_files),
+            (TGW_TABLE, fields.TGW_CATALOG, True, data.tgw_parquet_files),
+        ):
+            columns = data.tgw_columns if tgw else data.columns
+            parts = []
+            by_origin: dict[tuple[str | None, str | None], list[Path]] = {}
+            for p in files:  # one reader per account and Region: they are constants
+                by_origin.setdefault(data.origins.get(p, (None, None)), []).append(p)
+            for origin, paths in by_origin.items():
+                listed = "[" + ", ".join(_quote(p) for p in paths) + "]"
+                reader = (f"read_parquet({listed}, hive_partitioning = {str(data.hive).lower()}, "
+                          "hive_types_autocast = false, union_by_name = true)")
+                parts.append(f"SELECT {self._select_list(columns, data.hive, catalog, origin)} FROM {reader}")
+            for i, table in enumerate(data.text_tables):
+                if fields.is_tgw(table.column_names) != tgw:
+                    continue
+                name = f"text_logs_{i}"
+                self.con.register(name, table)
+                # text from dated folders carries the delivery partitions, as Parquet under hour=HH does
+                partitions = set(fields.PARTITION_COLUMNS) <= set(table.column_names)
+                parts.append(f"SELECT {self._select_list(set(table.column_names), partitions, catalog)} FROM {name}")
+            if not parts:  # an empty day still answers every query, with no rows
+                parts.append(f"SELECT {self._select_list(set(), False, catalog)} WHERE false")
+            self.con.execute(f"CREATE OR REPLACE VIEW {view} AS " + " UNION ALL ".join(parts))
 
     def _fingerprint(self, day: dt.date, sql: str) -> str:
         """What the day's rollup is built from: its files as they are now, and the SQL."""
@@ -183,13 +195,16 @@ class DuckDBEngine:
         if data.text_tables:
             return ""  # text is parsed into memory anyway; its rollup is always rebuilt
         basis = {"inputs": sorted(data.inputs), "sql": sql, "skip_bad": self.skip_bad}
+        if data.tgw_files:
+            basis["tgw_sql"] = self._rollup_sql(day, "tgw_rollup")
         return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
-    def _rollup_sql(self, day: dt.date) -> str:
-        """daily_rollup.sql for `day` in DuckDB's dialect (transpiled once: the check asks too)."""
-        if day not in self._rollup_sqls:
-            self._rollup_sqls[day] = queries.to_duckdb(queries.render("daily_rollup", day, scope=self.scope))
-        return self._rollup_sqls[day]
+    def _rollup_sql(self, day: dt.date, name: str = "daily_rollup") -> str:
+        """daily_rollup.sql (or tgw_rollup.sql) for `day` in DuckDB's dialect (transpiled once:
+        the check asks too), with the run's filters."""
+        if (day, name) not in self._rollup_sqls:
+            self._rollup_sqls[day, name] = queries.to_duckdb(queries.render(name, day, scope=self.scope))
+        return self._rollup_sqls[day, name]
 
     def rollup_current(self, day: dt.date) -> bool:
         stamp = self.rollup_dir / f"dt={day.isoformat()}" / _BUILT_FROM
@@ -199,8 +214,11 @@ class DuckDBEngine:
         return bool(want) and stamp.read_text().strip() == want
 
     def build_rollup(self, day: dt.date) -> None:
-        self._register_flow_logs(self._day(day))
+        data = self._day(day)
+        self._register_flow_logs(data)
         sql = self._rollup_sql(day)
+        # the Transit Gateway's sets beside the VPC ones (its own folders rollup_set=tgw*/)
+        sqls = [sql, self._rollup_sql(day, "tgw_rollup")] if data.tgw_files else [sql]
         out = self.rollup_dir / f"dt={day.isoformat()}"
         self.rollup_dir.mkdir(parents=True, exist_ok=True)
         _remove_stale(self.rollup_dir, f".dt={day.isoformat()}.*")
@@ -210,10 +228,11 @@ class DuckDBEngine:
             # One folder per grouping set (rollup_set=flows/...), as Athena's UNLOAD writes
             # them: a query for one set reads only its files. dt lives in the folder name.
             try:
-                self.con.execute(
-                    f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION "
-                    "zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}', OVERWRITE_OR_IGNORE)"
-                )
+                for part in sqls:
+                    self.con.execute(
+                        f"COPY (SELECT * EXCLUDE (dt) FROM ({part})) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION "
+                        "zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}', OVERWRITE_OR_IGNORE)"
+                    )
             except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:
                 raise _overflow(day, e) from e
             if stamp := self._fingerprint(day, sql):
@@ -283,13 +302,14 @@ class DuckDBEngine:
                 self._rollup_view = files
 
     def _define_rollup_view(self, files: list[Path]) -> None:
+        cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in queries.ROLLUP_SCHEMA.items())
+        src = f"(SELECT {cols} WHERE false)"
         if files:  # listed, not globbed: a damaged day left on disk is not read
             listed = "[" + ", ".join(_quote(f) for f in files) + "]"
-            # by name: a day stored before the rollup gained a column reads it as NULL
-            src = f"read_parquet({listed}, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
-        else:
-            cols = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in queries.ROLLUP_SCHEMA.items())
-            src = f"(SELECT {cols} WHERE false)"
+            # by name, beside every column: a day stored before the rollup gained a column, or
+            # holding only the VPC's or only the Transit Gateway's sets, reads the others as NULL
+            src = (f"({src} UNION ALL BY NAME SELECT * FROM read_parquet({listed}, hive_partitioning = true, "
+                   "hive_types_autocast = false, union_by_name = true))")
         self.con.execute(f"CREATE OR REPLACE VIEW daily_rollup AS SELECT * FROM {src}")
 
     def query(self, trino_sql: str) -> list[dict[str, Any]]:

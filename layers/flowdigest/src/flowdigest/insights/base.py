@@ -54,6 +54,9 @@ class Insight:
     chart: Callable[[Rows, Context], go.Figure | None] | None = None
     chart_alt: Callable[[Rows, Context], str] | None = None
     uses: tuple[str, ...] = ()  # optional columns it reads when present
+    # which flow logs it reads: "vpc" (flow_logs' rollup sets), "tgw" (the Transit Gateway's
+    # sets) or "both"; `needs` is checked against those logs' columns
+    reads: str = "vpc"
     needs_history: bool = False  # skipped when no earlier day has a rollup
     order: int = 1000  # place in the report (lowest first; ties by id)
     summary_rank: int | None = None  # its summary line leads the Slack message, in this rank

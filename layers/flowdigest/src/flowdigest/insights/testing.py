@@ -37,17 +37,22 @@ def _fetch(con: Any, name: str, day: dt.date) -> list[dict[str, Any]]:
 
 
 def run(name: str, *, rollup_rows: list[Row] | None = None, record_rows: list[Row] | None = None,
-        day: dt.date = DAY) -> list[dict[str, Any]]:
-    """Query `name` (an insight id, or a pipeline query) for `day` over the rows given."""
+        tgw_record_rows: list[Row] | None = None, day: dt.date = DAY) -> list[dict[str, Any]]:
+    """Query `name` (an insight id, or a pipeline query) for `day` over the rows given
+    (`tgw_record_rows`: Transit Gateway records, folded by tgw_rollup.sql beside them)."""
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     partitions = {"year": f"{day:%Y}", "month": f"{day:%m}", "day": f"{day:%d}", "hour": "00"}
     _create(con, "flow_logs", queries.FLOW_LOGS_SCHEMA, record_rows or [], {**partitions, "log_status": "OK"})
-    if record_rows is not None:
-        con.execute("CREATE TABLE daily_rollup AS "
-                    + queries.to_duckdb(queries.render("daily_rollup", day)))
+    _create(con, queries.TGW_FLOW_LOGS, queries.TGW_FLOW_LOGS_SCHEMA, tgw_record_rows or [],
+            {**partitions, "log_status": "OK"})
+    if record_rows is not None or tgw_record_rows is not None:
+        cols = ", ".join(f'"{c}"' for c in queries.ROLLUP_SCHEMA)
+        con.execute(f"CREATE TABLE daily_rollup AS SELECT {cols} FROM ("
+                    + " UNION ALL BY NAME ".join(f"({queries.to_duckdb(queries.render(q, day))})"
+                                                 for q in ("daily_rollup", "tgw_rollup")) + ")")
     else:
         _create(con, "daily_rollup", queries.ROLLUP_SCHEMA, rollup_rows or [],
                 {"dt": day.isoformat(), "log_status": "OK", "flows": 1})

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from flowdigest.sample.days import clear_day, generate_days
+from flowdigest.sample.network import network
 from flowdigest.sample.profile import DayProfile
+from flowdigest.sample.tgw import TgwVpc
 
 # Regions in the order an organisation's day uses them, with their AZ-id prefix.
 REGIONS: tuple[tuple[str, str], ...] = (
@@ -78,4 +80,17 @@ def generate_org_days(root: Path, last_day: dt.date, *, accounts: int, regions: 
     for v in org:
         out += generate_days(root, last_day, days=days, records=max(1, round(records * v.share)), seed=v.seed,
                              profile=vpc_profile(base, v), workers=workers, progress=progress, clear=False)
+    return out
+
+
+def tgw_vpcs(org: list[OrgVpc], profile: DayProfile | None = None) -> list[TgwVpc]:
+    """The organisation's VPCs as a Transit Gateway sees them (flowdigest.sample.tgw): each
+    one's private subnets and their AZs, from the network its seed generates."""
+    base = profile or DayProfile()
+    out = []
+    for v in org:
+        net = network(v.seed, vpc_profile(base, v))
+        private = tuple(s for s, (_, _, public) in net.subnets.items() if not public)
+        out.append(TgwVpc(v.account_id, v.region, net.vpc_id, private, tuple(net.subnets[s][1] for s in private),
+                          cidr_octet=v.index))
     return out

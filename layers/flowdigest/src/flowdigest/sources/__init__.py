@@ -58,7 +58,12 @@ class DayData:
     # (strings, the delivery hour), as Parquet under year=/.../hour= folders does; tables
     # without them are loose files, whose partitions follow the records' start.
     text_tables: list[pa.Table] = field(default_factory=list)
-    columns: set[str] = field(default_factory=set)  # flow-log columns present in any file
+    columns: set[str] = field(default_factory=set)  # VPC flow-log columns present in any file
+    # Transit Gateway flow logs (fields.is_tgw): their Parquet files and columns, apart from
+    # the VPC ones (their tables are in text_tables, told apart by their columns)
+    tgw_parquet_files: list[Path] = field(default_factory=list)
+    tgw_columns: set[str] = field(default_factory=set)
+    tgw_files: int = 0
     # UTC hours with at least one readable delivered file (a skipped file's hour is not
     # counted: its records are missing from the report)
     hours_present: set[int] = field(default_factory=set)
@@ -73,7 +78,7 @@ class DayData:
 
     @property
     def files(self) -> int:
-        return len(self.parquet_files) + self.table_files
+        return len(self.parquet_files) + len(self.tgw_parquet_files) + self.table_files
 
     @property
     def missing_hours(self) -> list[int]:
@@ -126,7 +131,7 @@ def load_day(
     load.read(chosen)
     data = load.data
     data.text_tables = _joined(data.text_tables)
-    data.hive = bool(data.parquet_files) and load.hive
+    data.hive = bool(data.parquet_files or data.tgw_parquet_files) and load.hive
     data.layout = "+".join(k for k in ("hive", "dated", "loose") if k in load.kinds)
     if not data.files:
         data.note = _empty_note(root, day, found, skipped=len(data.bad_files))
@@ -163,14 +168,19 @@ class _Loader:
             return
         if part is None:
             return
+        tgw = fields.is_tgw(part.columns)
         if part.parquet_file is not None:
-            data.parquet_files.append(part.parquet_file)
+            (data.tgw_parquet_files if tgw else data.parquet_files).append(part.parquet_file)
             data.origins[part.parquet_file] = (c.account, c.region)
             self.hive = self.hive and c.hive
         if part.table is not None:
             data.text_tables.append(part.table)
         data.table_files += part.table is not None or part.text is not None
-        data.columns |= part.columns
+        if tgw:
+            data.tgw_columns |= part.columns
+            data.tgw_files += 1
+        else:
+            data.columns |= part.columns
         data.hours_present |= part.hours
         st = c.path.stat()
         data.total_bytes += st.st_size
@@ -205,8 +215,8 @@ class _Loader:
         part = _Part(set(table.column_names), {hour} if hour is not None else set(),
                      table=with_partitions(table, self.day, hour, (first.account, first.region)))
         self.add(files[0][0], part)
-        for c, _ in files[1:]:
-            self.add(c, _Part(set(), set(), text=b""))  # counted and fingerprinted; records in the first's
+        for c, _ in files[1:]:  # counted and fingerprinted; records in the first's
+            self.add(c, _Part(set(table.column_names), set(), text=b""))
 
 
 def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | None,

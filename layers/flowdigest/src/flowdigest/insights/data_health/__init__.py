@@ -38,5 +38,5 @@ def details(rows: Rows, ctx: Context) -> list[str]:
 
 INSIGHT = Insight(
     id="data_health", title="Data health", needs=("log_status",), summary=summary, details=details,
-    order=90, summary_rank=4,
+    order=90, summary_rank=4, reads="both",  # the Transit Gateway's records too (query.sql)
 )

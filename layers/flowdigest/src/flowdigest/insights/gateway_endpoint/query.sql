@@ -32,7 +32,9 @@ WITH ok AS (
             AS on_nat,
         COALESCE(bool_or((dst_translated OR src_translated) AND instance_id IS NULL) OVER (), false) AS nat_logged
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
+    -- accepted records; a format without action has none known to be rejected: all count
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
+      AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
 ),
 classified AS (
     SELECT

@@ -33,7 +33,9 @@ WITH ok AS (
                          OVER (PARTITION BY interface_id), false)
             AS on_nat
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
+    -- accepted records; a format without action has none known to be rejected: all count
+    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
+      AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
 ),
 sides AS (
     -- each NAT-interface record under its srcaddr (side 1) and its dstaddr (side 2):
