@@ -53,7 +53,8 @@ TB = 2**40
 MIN_BILLED = 10 * MB
 FLOW_LOGS, ROLLUP = "flow_logs", "daily_rollup"
 # Columns that are partitions (in the path, not in the files): never scanned.
-PARTITIONS = {FLOW_LOGS: set(fields.PARTITION_COLUMNS), ROLLUP: set(queries.ROLLUP_PARTITIONS)}
+PARTITIONS = {FLOW_LOGS: {*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS},
+              ROLLUP: set(queries.ROLLUP_PARTITIONS)}
 SCHEMAS: dict[str, set[str]] = {FLOW_LOGS: set(queries.FLOW_LOGS_SCHEMA), ROLLUP: set(queries.ROLLUP_SCHEMA)}
 
 
