@@ -54,8 +54,9 @@ MIN_BILLED = 10 * MB
 FLOW_LOGS, ROLLUP = "flow_logs", "daily_rollup"
 # Columns that are partitions (in the path, not in the files): never scanned.
 TGW = queries.TGW_FLOW_LOGS
-PARTITIONS = {FLOW_LOGS: set(fields.PARTITION_COLUMNS), ROLLUP: set(queries.ROLLUP_PARTITIONS),
-              TGW: set(fields.PARTITION_COLUMNS)}
+PARTITIONS = {FLOW_LOGS: {*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS},
+              ROLLUP: set(queries.ROLLUP_PARTITIONS),
+              TGW: {*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS}}
 SCHEMAS: dict[str, set[str]] = {FLOW_LOGS: set(queries.FLOW_LOGS_SCHEMA), ROLLUP: set(queries.ROLLUP_SCHEMA),
                                 TGW: set(queries.TGW_FLOW_LOGS_SCHEMA)}
 

@@ -228,10 +228,10 @@ def test_a_failed_query_alerts_and_fails_the_execution(harness: Harness, monkeyp
     engine = harness.handlers["QueryFunction"].ENGINE
     real = engine.query
     own = [queries.render(q, dt.date(2026, 11, 20), flow_logs=engine.flow_logs_table, rollup=engine.rollup_table)
-           for q in ("totals", "breakdown")]
+           for q in ("totals", "breakdown", "places")]
 
     def broken(sql: str) -> list[dict[str, Any]]:
-        if sql in own:  # prepare's own queries (the day's totals, its breakdown) work: the insights' fail
+        if sql in own:  # prepare's own queries (the day's totals, its breakdown and places) work: the insights' fail
             return real(sql)
         raise RuntimeError("TABLE_NOT_FOUND: Table 'flowdigest.daily_rollup' does not exist")
 

@@ -35,7 +35,7 @@ TGW_LOST: tuple[str, ...] = (
 )
 TGW_FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{f.column: f.sql_type for f in fields.TGW_CATALOG},
-    **{p: "VARCHAR" for p in fields.PARTITION_COLUMNS},
+    **{p: "VARCHAR" for p in (*fields.SOURCE_PARTITION_COLUMNS, *fields.PARTITION_COLUMNS)},
 }
 
 # The rollup's columns and types: daily_rollup.sql's output.
