@@ -10,7 +10,7 @@ RUNS ?= 5
 BENCH_ARGS ?=
 BENCH_SMOKE_SIZE ?= 100k
 
-.PHONY: bench bench-smoke bench-clean
+.PHONY: bench bench-smoke bench-clean bench-org
 
 bench: venv chromium  ## benchmarks: queries, pandas baseline, charts, whole run, Athena scan (SIZES=1M,10M,30M)
 	$(BIN)/python -m bench.run --sizes $(SIZES) --runs $(RUNS) $(BENCH_ARGS)
@@ -22,3 +22,6 @@ bench-smoke: venv chromium  ## the benchmark harness end to end on a small day (
 
 bench-clean:  ## remove the generated benchmark days (bench/data)
 	rm -rf bench/data
+
+bench-org: venv  ## an organisation's day: 10M and 100M records over 60 account/Region prefixes (bench/org.py)
+	$(BIN)/python -m bench.org

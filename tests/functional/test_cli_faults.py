@@ -122,3 +122,15 @@ def test_day_with_hours_missing_says_so(tmp_path: Path) -> None:
     assert "hours 03–05 missing" in result.stdout
     message = (out / DAY.isoformat() / "message.json").read_text()
     assert "hours 03–05 missing" in message
+
+
+def test_memory_limit_caps_duckdb_and_a_bad_one_is_one_line(day: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWDIGEST_MEMORY_LIMIT", "lots")
+    line = one_error_line(flowdigest("run", "--source", str(day), "--date", DAY.isoformat(),
+                                     "--out", str(tmp_path / "bad")))
+    assert "FLOWDIGEST_MEMORY_LIMIT='lots' is not a size" in line
+    monkeypatch.setenv("FLOWDIGEST_MEMORY_LIMIT", "300MB")  # small, and the day still adds up
+    ok = flowdigest("run", "--source", str(day), "--date", DAY.isoformat(), "--out", str(tmp_path / "ok"))
+    assert ok.returncode == 0, ok.stderr
+    assert report(tmp_path / "ok")["totals"]["bytes"] == oracle.totals(oracle.read_day(day, DAY))["bytes"]

@@ -7,6 +7,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from flowdigest.inventory import Snapshot
 from flowdigest.models import RenderOutput
 from flowdigest.pricing import Prices
 from flowdigest.scope import Scope
+from flowdigest.sources.errors import FlowLogError, show
 from flowdigest.store import LocalStore
 
 if TYPE_CHECKING:  # plotly and kaleido are only in the charting layer
@@ -31,6 +33,17 @@ QUERY_WORKERS = 2
 # A second run on the same --out waits this long for the first (a run of a busy day takes
 # tens of seconds), then gives up with EX_TEMPFAIL: nothing is half-written either way.
 LOCK_WAIT_SECONDS = float(os.environ.get("FLOWDIGEST_LOCK_WAIT", "120"))
+# DuckDB's memory cap (e.g. 1.5GB): past it, the rollup build spills to disk instead of
+# growing; unset, DuckDB takes up to 80 % of the machine's memory
+MEMORY_LIMIT_ENV = "FLOWDIGEST_MEMORY_LIMIT"
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def memory_limit() -> str | None:
+    value = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if value and not _MEMORY.fullmatch(value):
+        raise FlowLogError(f"{MEMORY_LIMIT_ENV}={show(value)} is not a size (say 1.5GB or 900MiB)")
+    return value or None
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 EXIT_USAGE = 2
 
@@ -106,7 +119,7 @@ def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, 
     inside = source.resolve().is_relative_to(out.resolve())
     engine = DuckDBEngine(source, out / "rollup", skip_bad=skip_bad, log_format=log_format,
                           reuse_rollups=reuse_rollups and not rebuild_history, exclude=() if inside else (out,),
-                          progress=progress)
+                          progress=progress, memory_limit=memory_limit())
     engine.set_scope(scope)
     engine.open_day(report_date)  # bad input stops the run here, before any browser starts
     early = _start_browser_early() if charts else None
