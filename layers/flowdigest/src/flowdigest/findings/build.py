@@ -117,8 +117,13 @@ def _nat_cross_az(r: dict[str, Any], ctx: Context) -> Finding:
 
 
 def _cross_az(r: dict[str, Any], ctx: Context, pairs: list[dict[str, Any]]) -> Finding:
-    top = [{"sender": p["interface_id"], "receiver": p["peer_id"], "bytes": p["bytes"]} for p in pairs]
-    lead = f" (most: {top[0]['sender']} → {top[0]['receiver']})" if top else ""
+    top = [{"sender": p["interface_id"], "sender_name": _name(ctx, p["interface_id"]), "receiver": p["peer_id"],
+            "receiver_name": _name(ctx, p["peer_id"]), "bytes": p["bytes"]} for p in pairs]
+    lead = ""
+    if top:  # the inventory's names when it has them: "app-1 (eni-…)"
+        ends = [Resource(type="interface", id=top[0][end] or "unknown", name=top[0][f"{end}_name"])
+                for end in ("sender", "receiver")]
+        lead = f" (most: {_label(ends[0])} → {_label(ends[1])})"
     return Finding(kind="cross_az", severity="low", resource=Resource(type="az_pair", id=r["resource_id"]),
                    bytes=r["bytes"], title=f"Traffic between AZs {r['resource_id'].replace('->', ' and ')}",
                    usd_per_day=per_gb_cost(r["bytes"], ctx.prices.cross_az_per_gb) * 2,

@@ -101,3 +101,22 @@ def test_kinds_the_format_cannot_give_are_skipped() -> None:
     ctx = Context(report_date=DAY, prices=Prices(), fields=["interface_id", "srcaddr", "dstaddr", "bytes",
                                                               "pkt_srcaddr", "pkt_dstaddr", "pkt_dst_aws_service"])
     assert [f.kind for f in build(rows, ctx)] == ["gateway_endpoint_bypass"]  # no az-id: no nat_cross_az
+
+
+def test_cross_az_names_its_resource_pairs_from_the_inventory() -> None:
+    web, db = "10.0.1.5", "10.0.2.7"
+    rows = run("findings", record_rows=[
+        _record("eni-web", web, db, 300 * GIB, "use1-az1", "subnet-a", "egress"),
+        _record("eni-db", web, db, 300 * GIB, "use1-az2", "subnet-b", "ingress"),  # the same flow, received
+    ])
+    snap = Snapshot(kinds=["NetworkInterfaces"], interfaces=[
+        Interface(id="eni-web", subnet_id="subnet-a", vpc_id="vpc-1", private_ips=[web], tags={"Name": "web-1"}),
+        Interface(id="eni-db", subnet_id="subnet-b", vpc_id="vpc-1", private_ips=[db], tags={"Name": "db-1"})])
+    named = Context(report_date=DAY, prices=Prices(), names=NameIndex(snap))
+    (cross,) = [f for f in build(rows, named) if f.kind == "cross_az"]
+    assert cross.bytes == 300 * GIB  # counted once, from the sender's record
+    assert cross.evidence["top_pairs"] == [{"sender": "eni-web", "sender_name": "web-1", "receiver": "eni-db",
+                                            "receiver_name": "db-1", "bytes": 300 * GIB}]
+    assert cross.fix.endswith("(most: web-1 (eni-web) → db-1 (eni-db)).")
+    (plain,) = [f for f in build(rows, Context(report_date=DAY, prices=Prices())) if f.kind == "cross_az"]
+    assert plain.fix.endswith("(most: eni-web → eni-db).") and plain.evidence["top_pairs"][0]["sender_name"] is None
