@@ -47,6 +47,8 @@ class DayPlan(_Model):
     history_days: list[dt.date] = Field(default_factory=list)  # earlier days with a rollup
     bad_files: list[tuple[str, str]] = Field(default_factory=list)  # (file, reason) skipped by option
     totals: Totals | None = None  # the day's totals, from its rollup (None: not computed)
+    # bytes Athena billed for this step's queries (the rollups, the totals); None: not on Athena
+    athena_billed_bytes: int | None = None
 
 
 class InsightResult(_Model):
@@ -61,6 +63,7 @@ class InsightResult(_Model):
     summary: str | None = None
     details: list[str] = Field(default_factory=list)
     chart_alt: str | None = None  # the alt text of its chart, when it has one
+    athena_billed_bytes: int | None = None  # what Athena billed for its query; None: not on Athena
 
 
 class Chart(_Model):
@@ -147,6 +150,7 @@ class InventoryOutput(_Model):
     data_health: list[str] = Field(default_factory=list)  # coverage and gap lines
     named_share: float | None = None  # the day's bytes on interfaces the inventory names
     resources: list[ResourceBytes] = Field(default_factory=list)  # top talkers by resource
+    athena_billed_bytes: int | None = None  # what Athena billed for its query; None: not on Athena
 
 
 class Report(_Model):

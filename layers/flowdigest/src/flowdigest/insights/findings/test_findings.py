@@ -120,3 +120,27 @@ def test_cross_az_names_its_resource_pairs_from_the_inventory() -> None:
     assert cross.fix.endswith("(most: web-1 (eni-web) → db-1 (eni-db)).")
     (plain,) = [f for f in build(rows, Context(report_date=DAY, prices=Prices())) if f.kind == "cross_az"]
     assert plain.fix.endswith("(most: eni-web → eni-db).") and plain.evidence["top_pairs"][0]["sender_name"] is None
+
+
+def test_flow_log_cost_prices_the_digests_athena_bytes_and_says_unknown_without() -> None:
+    from flowdigest import report
+    from flowdigest.findings.build import flow_log_cost
+    from flowdigest.models import DayPlan, InsightResult
+
+    mb, prices = 2**20, Prices()
+    plan = DayPlan(report_date=DAY, columns=[], files=1, source_bytes=50 * GIB, hours_present=[], insights=[],
+                   athena_billed_bytes=180 * mb)
+    ran = [InsightResult(id="a", status="ok", athena_billed_bytes=10 * mb),
+           InsightResult(id="b", status="skipped", reason="no field")]  # a skipped insight ran no query
+    billed = report.athena_billed(plan, ran, None)
+    assert billed == 190 * mb
+    known = flow_log_cost(Context(report_date=DAY, prices=prices, source_bytes=50 * GIB, athena_billed_bytes=billed))
+    assert known is not None
+    assert known.evidence["athena_usd_per_day"] == pytest.approx(190 * mb / 2**40 * prices.athena_per_tb)
+    assert known.title.endswith(f"Athena scans: ${190 * mb / 2**40 * prices.athena_per_tb:.4f} a day")
+    # a local run: DuckDB's queries say nothing of Athena, so the figure is unknown, not $0
+    local = [InsightResult(id="a", status="ok")]
+    assert report.athena_billed(plan.model_copy(update={"athena_billed_bytes": None}), local, None) is None
+    unknown = flow_log_cost(Context(report_date=DAY, prices=prices, source_bytes=50 * GIB))
+    assert unknown is not None and unknown.evidence["athena_usd_per_day"] is None
+    assert unknown.title.endswith("Athena scans: unknown")
