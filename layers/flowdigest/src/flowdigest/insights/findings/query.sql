@@ -108,6 +108,24 @@ facts AS (
         h.src_public AND (h.rollup_set <> 'flows' OR h."action" = 'REJECT') AS scan
     FROM homed AS h
 ),
+keyed AS (
+    -- each kind's keys and counted values on its members' rows only: the rows a grouping set
+    -- leaves out fall into one group of NULLs, dropped after (and few distinct values to count)
+    SELECT
+        m_nat, m_cross, m_internet, m_ports, bytes, flows, on_nat, rollup_set, if_subnet, if_vpc, if_az, unseen,
+        CASE WHEN m_nat THEN service END AS service, CASE WHEN m_nat THEN sender END AS sender,
+        CASE WHEN m_nat THEN n_subnet END AS n_subnet, CASE WHEN m_nat THEN n_vpc END AS n_vpc,
+        CASE WHEN m_nat THEN n_az END AS n_az,
+        CASE WHEN m_nat THEN nat_interface END AS nat_interface, CASE WHEN m_nat THEN nat_az END AS nat_az,
+        CASE WHEN m_cross THEN pair END AS pair, CASE WHEN m_cross THEN pair_sender END AS pair_sender,
+        CASE WHEN m_cross THEN pair_receiver END AS pair_receiver,
+        CASE WHEN m_internet THEN interface_id END AS inet_interface,
+        CASE WHEN m_internet THEN dstaddr END AS inet_destination,
+        CASE WHEN m_ports THEN interface_id END AS port_interface, CASE WHEN m_ports THEN dstport END AS port_key,
+        CASE WHEN m_ports THEN srcaddr END AS source, CASE WHEN m_ports THEN dstaddr END AS port_destination,
+        m_ports AND exposed AS exposed, m_ports AND scan AS scan
+    FROM facts
+),
 kinds AS (
     -- nat:      (service, sender): gateway_endpoint_bypass; (sender, AZs, NAT): nat_cross_az;
     --           (service): aws_service_via_nat, with the AZs of the subnets sending it (an
@@ -130,14 +148,14 @@ kinds AS (
                                                ELSE 'aws_service_via_nat' END
             WHEN GROUPING(m_cross) = 0 THEN CASE WHEN GROUPING(pair_sender) = 0 THEN 'cross_az_pair'
                                                  ELSE 'cross_az' END
-            WHEN GROUPING(m_internet) = 0 THEN CASE WHEN GROUPING(interface_id) = 0 THEN 'internet_egress'
+            WHEN GROUPING(m_internet) = 0 THEN CASE WHEN GROUPING(inet_interface) = 0 THEN 'internet_egress'
                                                     ELSE 'new_external_destination' END
-            WHEN GROUPING(srcaddr) = 0 THEN 'port_scan'
+            WHEN GROUPING(source) = 0 THEN 'port_scan'
             ELSE 'exposed_port'
         END AS kind,
         COALESCE(m_nat, m_cross, m_internet, m_ports) AS member,
         service, sender, n_az, nat_interface, nat_az, pair, pair_sender, pair_receiver,
-        interface_id, dstaddr, dstport, srcaddr,
+        inet_interface, inet_destination, port_interface, port_key, source,
         -- nat
         MIN(n_subnet) AS nat_subnet, MIN(n_vpc) AS nat_vpc, MIN(n_az) AS sender_az,
         SUM(CASE WHEN service IN ('S3', 'DYNAMODB') THEN bytes END) AS endpoint_bytes,
@@ -153,25 +171,25 @@ kinds AS (
         MIN(if_subnet) AS if_subnet, MIN(if_vpc) AS if_vpc, MIN(if_az) AS if_az,
         SUM(CASE WHEN NOT on_nat THEN bytes END) AS sent_bytes,
         SUM(CASE WHEN NOT on_nat THEN flows END) AS sent_flows,
-        COUNT(DISTINCT CASE WHEN NOT on_nat THEN dstaddr END) AS destinations,
+        COUNT(DISTINCT CASE WHEN NOT on_nat THEN inet_destination END) AS destinations,
         GREATEST(COALESCE(SUM(CASE WHEN NOT on_nat THEN bytes END), 0),
                  COALESCE(SUM(CASE WHEN on_nat THEN bytes END), 0)) AS once_bytes,
-        COUNT(DISTINCT CASE WHEN NOT on_nat THEN interface_id END) AS senders,
+        COUNT(DISTINCT CASE WHEN NOT on_nat THEN inet_interface END) AS senders,
         COALESCE(bool_or(unseen), false) AS is_new,
         SUM(CASE WHEN exposed THEN bytes END) AS exposed_bytes,
         SUM(CASE WHEN exposed THEN flows END) AS exposed_flows,
-        COUNT(DISTINCT CASE WHEN exposed THEN srcaddr END) AS sources,
-        COUNT(DISTINCT CASE WHEN scan AND rollup_set = 'rejects' AND dstport < 32768 THEN dstport END) AS ports,
-        COUNT(DISTINCT CASE WHEN scan AND rollup_set = 'flows' THEN dstaddr END) AS addresses,
+        COUNT(DISTINCT CASE WHEN exposed THEN source END) AS sources,
+        COUNT(DISTINCT CASE WHEN scan AND rollup_set = 'rejects' AND port_key < 32768 THEN port_key END) AS ports,
+        COUNT(DISTINCT CASE WHEN scan AND rollup_set = 'flows' THEN port_destination END) AS addresses,
         COALESCE(bool_or(scan AND rollup_set = 'ingress' AND NOT on_nat), false) AS reached,
         SUM(CASE WHEN scan AND rollup_set = 'flows' THEN flows END) AS scan_flows,
         SUM(CASE WHEN scan AND rollup_set = 'flows' THEN bytes END) AS scan_bytes
-    FROM facts
+    FROM keyed
     GROUP BY GROUPING SETS (
         (m_nat, service, sender), (m_nat, sender, n_az, nat_interface, nat_az), (m_nat, service),
         (m_cross, pair), (m_cross, pair, pair_sender, pair_receiver),
-        (m_internet, interface_id), (m_internet, dstaddr),
-        (m_ports, interface_id, dstport), (m_ports, srcaddr)
+        (m_internet, inet_interface), (m_internet, inet_destination),
+        (m_ports, port_interface, port_key), (m_ports, source)
     )
 ),
 candidates AS (
@@ -179,10 +197,10 @@ candidates AS (
         kind,
         CASE kind WHEN 'gateway_endpoint_bypass' THEN sender WHEN 'nat_cross_az' THEN sender
                   WHEN 'aws_service_via_nat' THEN service WHEN 'cross_az' THEN pair WHEN 'cross_az_pair' THEN pair
-                  WHEN 'internet_egress' THEN interface_id WHEN 'new_external_destination' THEN dstaddr
-                  WHEN 'exposed_port' THEN interface_id ELSE srcaddr END AS resource_id,
-        CASE kind WHEN 'cross_az_pair' THEN pair_sender WHEN 'internet_egress' THEN interface_id
-                  WHEN 'exposed_port' THEN interface_id END AS interface_id,
+                  WHEN 'internet_egress' THEN inet_interface WHEN 'new_external_destination' THEN inet_destination
+                  WHEN 'exposed_port' THEN port_interface ELSE source END AS resource_id,
+        CASE kind WHEN 'cross_az_pair' THEN pair_sender WHEN 'internet_egress' THEN inet_interface
+                  WHEN 'exposed_port' THEN port_interface END AS interface_id,
         CASE WHEN kind IN ('gateway_endpoint_bypass', 'nat_cross_az') THEN nat_subnet
              WHEN kind IN ('internet_egress', 'exposed_port') THEN if_subnet END AS subnet_id,
         CASE WHEN kind IN ('gateway_endpoint_bypass', 'nat_cross_az', 'aws_service_via_nat') THEN nat_vpc
@@ -192,7 +210,7 @@ candidates AS (
         CASE kind WHEN 'nat_cross_az' THEN nat_interface WHEN 'cross_az_pair' THEN pair_receiver END AS peer_id,
         CASE WHEN kind = 'nat_cross_az' THEN nat_az END AS peer_az,
         CASE WHEN kind IN ('gateway_endpoint_bypass', 'aws_service_via_nat') THEN service END AS service,
-        CASE WHEN kind = 'exposed_port' THEN dstport END AS port,
+        CASE WHEN kind = 'exposed_port' THEN port_key END AS port,
         CASE kind WHEN 'gateway_endpoint_bypass' THEN endpoint_bytes WHEN 'nat_cross_az' THEN cross_bytes
                   WHEN 'aws_service_via_nat' THEN other_bytes WHEN 'internet_egress' THEN sent_bytes
                   WHEN 'new_external_destination' THEN once_bytes WHEN 'exposed_port' THEN exposed_bytes
@@ -212,10 +230,10 @@ candidates AS (
               WHEN 'gateway_endpoint_bypass' THEN endpoint_bytes IS NOT NULL
               WHEN 'nat_cross_az' THEN cross_bytes IS NOT NULL
               WHEN 'aws_service_via_nat' THEN other_bytes IS NOT NULL
-              WHEN 'internet_egress' THEN interface_id IS NOT NULL AND sent_bytes IS NOT NULL
+              WHEN 'internet_egress' THEN inet_interface IS NOT NULL AND sent_bytes IS NOT NULL
               WHEN 'new_external_destination' THEN is_new
               WHEN 'exposed_port' THEN exposed_flows IS NOT NULL
-              WHEN 'port_scan' THEN srcaddr IS NOT NULL AND (ports > 1 OR addresses > 1)
+              WHEN 'port_scan' THEN source IS NOT NULL AND (ports > 1 OR addresses > 1)
               ELSE true
           END
 ),
