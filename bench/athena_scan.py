@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,11 +45,8 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from flowdigest import fields, queries
 from flowdigest.insights import INSIGHTS
-from flowdigest.pricing import Prices
+from flowdigest.pricing import Prices, athena_billed_bytes, athena_cost
 
-MB = 2**20
-TB = 2**40
-MIN_BILLED = 10 * MB
 FLOW_LOGS, ROLLUP = "flow_logs", "daily_rollup"
 # Columns that are partitions (in the path, not in the files): never scanned.
 TGW = queries.TGW_FLOW_LOGS
@@ -195,13 +191,8 @@ def scanned(files: Iterable[Path], columns: Iterable[str], filters: Predicates |
     return total
 
 
-def billed(nbytes: int) -> int:
-    """Athena's billing: rounded up to a whole MB, 10 MB at least."""
-    return max(MIN_BILLED, math.ceil(nbytes / MB) * MB)
-
-
-def dollars(nbytes: int, prices: Prices) -> float:
-    return nbytes / TB * prices.athena_per_tb
+billed = athena_billed_bytes  # Athena's billing: rounded up to a whole MB, 10 MB at least
+dollars = athena_cost
 
 
 @dataclass

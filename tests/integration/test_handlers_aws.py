@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,43 @@ def test_athena_query_rows_are_plain_json(monkeypatch: pytest.MonkeyPatch) -> No
     rows = athena_engine().query("SELECT 1")
     assert rows[1] == {"srcaddr": None, "bytes": None, "share": None}
     json.dumps([{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in rows])
+
+
+def test_athena_engine_tallies_what_each_query_is_billed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From each QueryExecution's Statistics (moto's Athena reports 0 scanned bytes, so the figures
+    are given here): whole MB, 10 MB at least per query; unknown once a query's statistics are missing."""
+    import awswrangler as wr
+    import pandas as pd
+
+    from flowdigest import pipeline
+    from flowdigest.models import DayPlan
+
+    mb = 2**20
+
+    def execution(scanned: int | None) -> dict[str, Any]:
+        stats = {} if scanned is None else {"DataScannedInBytes": scanned}
+        return {"Status": {"State": "SUCCEEDED"}, "Statistics": stats}
+
+    def frame(scanned: int | None) -> Any:
+        df = pd.DataFrame({"hour": [1], "bytes": [5]})
+        with warnings.catch_warnings():  # pandas warns of a new attribute; awswrangler silences it too
+            warnings.simplefilter("ignore", UserWarning)
+            df.query_metadata = execution(scanned)
+        return df
+
+    monkeypatch.setattr(wr.athena, "start_query_execution", lambda sql, **kw: "qid-1")
+    monkeypatch.setattr(wr.athena, "wait_query", lambda qid, **kw: execution(25 * mb + 1))
+    engine = athena_engine()
+    engine.execute("UNLOAD (SELECT 1) TO 's3://reports/x/'")
+    assert engine.athena_billed_bytes == 26 * mb
+    plan = DayPlan(report_date=REPORT_DAY, columns=["hour", "bytes"], files=1, source_bytes=1, hours_present=[1],
+                   insights=["traffic_by_hour"])
+    monkeypatch.setattr(wr.athena, "read_sql_query", lambda sql, **kw: frame(3))
+    result = pipeline.run_insight(engine, plan, "traffic_by_hour")
+    assert result.athena_billed_bytes == 10 * mb and engine.athena_billed_bytes == 36 * mb
+    monkeypatch.setattr(wr.athena, "read_sql_query", lambda sql, **kw: frame(None))
+    assert pipeline.run_insight(engine, plan, "traffic_by_hour").athena_billed_bytes is None
+    assert engine.athena_billed_bytes is None
 
 
 def test_throttling_becomes_a_transient_error(monkeypatch: pytest.MonkeyPatch) -> None:

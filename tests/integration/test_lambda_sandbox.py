@@ -103,7 +103,9 @@ class World:
             "FLOWDIGEST_SOURCE_LAYOUT": "hive-hourly", "FLOWDIGEST_SOURCE_FIELDS": "",
             "FLOWDIGEST_DATABASE": "flowdigest", "FLOWDIGEST_WORKGROUP": "flowdigest",
             "SLACK_SECRET_NAME": self.secret_arn, "FLOWDIGEST_LEDGER_TABLE": self.ledger,
-            "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
+            "POWERTOOLS_LOG_LEVEL": LOG_LEVEL, "FLOWDIGEST_PRICES_REGION": REGION,
+            "FLOWDIGEST_FINDINGS_CONFIG": f'{{"thresholds": {self.parameter("FindingsThresholds")}, '
+                                          f'"suppress": {self.parameter("FindingsSuppressions")}}}',
         }
         if key in sandbox_values:
             return sandbox_values[key]

@@ -209,7 +209,13 @@ def test_sample_day_holds_every_kind_with_the_planted_amounts(sample_report: dic
     from flowdigest.insights.base import Context
     from flowdigest.pricing import Prices
     from flowdigest.sample.network import PLANTED
-    from flowdigest.sample.traffic import EC2_API_MIB, NEW_DESTINATION_MIB, PLANTED_HOURS, SCAN_PORTS_TRIED
+    from flowdigest.sample.traffic import (
+        EC2_API_MIB,
+        NEW_DESTINATION_MIB,
+        PLANTED_HOURS,
+        S3_SYNC_MIB,
+        SCAN_PORTS_TRIED,
+    )
 
     mib, hours = 2**20, len(PLANTED_HOURS)
     assert sample_counts["new_external_destination"][PLANTED["new_destination"][0]]["bytes"] == (
@@ -217,6 +223,13 @@ def test_sample_day_holds_every_kind_with_the_planted_amounts(sample_report: dic
     assert sample_counts["aws_service_via_nat"]["EC2"]["bytes"] == hours * sum(EC2_API_MIB) * mib
     assert sample_counts["port_scan"][PLANTED["scanner"][0]] == {
         "ports": len(SCAN_PORTS_TRIED), "addresses": 1, "accepted": True}
+    # the planted S3 sync through the NAT is over the default threshold on its own
+    s3_via_nat = max(v["bytes"] for (service, _), v in sample_counts["gateway_endpoint_bypass"].items()
+                     if service == "S3")
+    assert s3_via_nat >= hours * (S3_SYNC_MIB + 1) * mib
+    bypass = build(sample_report["insights"]["findings"]["rows"],
+                   Context(report_date=REPORT_DAY, prices=Prices(), fields=sample_report["fields"]))
+    assert any(f.kind == "gateway_endpoint_bypass" and f.evidence["service"] == "S3" for f in bypass)
     # every kind, once the cost threshold is out of the way (the test day is small)
     loose = FindingsConfig(thresholds=Thresholds(min_usd_per_month=0))
     ctx = Context(report_date=REPORT_DAY, prices=Prices(), fields=sample_report["fields"],

@@ -52,6 +52,8 @@ class DayPlan(_Model):
     # per account, Region and VPC: flows, bytes, packets (breakdown.sql), for report.json's breakdown
     scope_rows: list[dict[str, Any]] = Field(default_factory=list)
     places: dict[str, list[str | None]] = Field(default_factory=dict)  # vpc/subnet/interface -> [account, region, vpc]
+    # bytes Athena billed for this step's queries (the rollups, the totals); None: not on Athena
+    athena_billed_bytes: int | None = None
 
 
 class InsightResult(_Model):
@@ -66,6 +68,7 @@ class InsightResult(_Model):
     summary: str | None = None
     details: list[str] = Field(default_factory=list)
     chart_alt: str | None = None  # the alt text of its chart, when it has one
+    athena_billed_bytes: int | None = None  # what Athena billed for its query; None: not on Athena
 
 
 class Chart(_Model):
@@ -171,6 +174,7 @@ class InventoryOutput(_Model):
     data_health: list[str] = Field(default_factory=list)  # coverage and gap lines
     named_share: float | None = None  # the day's bytes on interfaces the inventory names
     resources: list[ResourceBytes] = Field(default_factory=list)  # top talkers by resource
+    athena_billed_bytes: int | None = None  # what Athena billed for its query; None: not on Athena
 
 
 class Report(_Model):

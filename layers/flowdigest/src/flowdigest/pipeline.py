@@ -108,6 +108,17 @@ def plan_day(engine: QueryEngine, report_date: dt.date, insights: list[str] | No
     )
 
 
+def _billed(engine: QueryEngine) -> int | None:
+    """What Athena billed so far for the engine's queries; None for an engine that does not say
+    (DuckDB: nothing is billed, and "0" would claim a figure)."""
+    return getattr(engine, "athena_billed_bytes", None)
+
+
+def _billed_since(engine: QueryEngine, before: int | None) -> int | None:
+    after = _billed(engine)
+    return None if after is None or before is None else after - before
+
+
 def _query(engine: QueryEngine, name: str, day: dt.date) -> list[dict[str, Any]]:
     """Run the query `name` (an insight's, or sql/<name>.sql) for `day` over the engine's tables."""
     return engine.query(queries.render(name, day, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table,
@@ -148,6 +159,7 @@ def build_rollups(engine: QueryEngine, plan: DayPlan, *, rebuild_history: bool =
 def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | None = None, *,
             rebuild_history: bool = False, progress: Progress = _quiet) -> DayPlan:
     """Plan the day, build the rollups the plan reads, then count the day's totals."""
+    before = _billed(engine)
     plan = plan_day(engine, report_date, insights, progress=progress)
     build_rollups(engine, plan, rebuild_history=rebuild_history, progress=progress)
     plan = plan.model_copy(update={"totals": day_totals(engine, plan)})
@@ -156,8 +168,10 @@ def prepare(engine: QueryEngine, report_date: dt.date, insights: list[str] | Non
         # files were read, but none of their records is in the filter (a VPC filter): no flow logs
         why = _nothing_readable(report_date, [], engine.scope)
         return plan.model_copy(update={"insights": [], "skipped": dict.fromkeys(check_insights(insights), why),
-                                       "files": 0, "totals": report.no_totals()})
-    return plan.model_copy(update=_breakdown_rows(engine, plan))
+                                       "files": 0, "totals": report.no_totals(),
+                                       "athena_billed_bytes": _billed_since(engine, before)})
+    rows = _breakdown_rows(engine, plan)  # its queries are billed too
+    return plan.model_copy(update={**rows, "athena_billed_bytes": _billed_since(engine, before)})
 
 
 def _breakdown_rows(engine: QueryEngine, plan: DayPlan) -> dict[str, Any]:
@@ -174,7 +188,9 @@ def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightR
     check_insights([insight_id])
     if insight_id in plan.skipped:
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
-    return InsightResult(id=insight_id, status="ok", rows=_query(engine, insight_id, plan.report_date))
+    before = _billed(engine)  # one insight at a time on Athena (a Lambda each), so the difference is its own
+    rows = _query(engine, insight_id, plan.report_date)
+    return InsightResult(id=insight_id, status="ok", rows=rows, athena_billed_bytes=_billed_since(engine, before))
 
 
 def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
@@ -201,9 +217,11 @@ def inventory_step(engine: QueryEngine, plan: DayPlan, snapshot: Snapshot, store
     store.write_bytes(key, snapshot.model_dump_json(indent=1).encode(), "application/json")
     has_interfaces = "interface_id" in plan.columns
     rows = []
+    before = _billed(engine)
     if snapshot.available and plan.files and has_interfaces:
         rows = _query(engine, "interface_bytes", plan.report_date)
-    return naming.survey(plan.report_date, snapshot, key, rows, has_interfaces)
+    out = naming.survey(plan.report_date, snapshot, key, rows, has_interfaces)
+    return out.model_copy(update={"athena_billed_bytes": _billed_since(engine, before)})
 
 
 def render_step(plan: DayPlan, results: list[InsightResult], store: Store,

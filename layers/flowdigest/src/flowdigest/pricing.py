@@ -55,6 +55,21 @@ class Prices(BaseModel):
 PRICE_KEYS = tuple(k for k in Prices.model_fields if k not in ("region", "sources"))
 
 
+MB, TB = 2**20, 2**40
+ATHENA_MIN_BILLED = 10 * MB  # Athena bills at least 10 MB a query
+
+
+def athena_billed_bytes(scanned: int) -> int:
+    """What Athena bills for one query that scanned `scanned` bytes: rounded up to a whole MB,
+    10 MB at least (its pricing page)."""
+    return max(ATHENA_MIN_BILLED, -(-scanned // MB) * MB)
+
+
+def athena_cost(billed_bytes: int, prices: Prices) -> float:
+    """Billed bytes at the price per TB (TB = 2^40 bytes, as the bench counts it)."""
+    return billed_bytes / TB * prices.athena_per_tb
+
+
 def per_gb_cost(nbytes: float, usd_per_gb: float) -> float:
     return nbytes / GIB * usd_per_gb
 

@@ -43,9 +43,20 @@ def no_totals() -> Totals:
                   nodata_records=0, skipdata_records=0)
 
 
+def athena_billed(plan: DayPlan, results: list[InsightResult], inventory: naming.DayNames | None) -> int | None:
+    """What Athena billed for the day's digest: prepare's queries, each insight's and the
+    inventory's; None when any is unknown (a local run: DuckDB bills nothing, and says nothing)."""
+    parts = [plan.athena_billed_bytes, *(r.athena_billed_bytes for r in results if r.status == "ok")]
+    if inventory is not None:
+        parts.append(inventory.output.athena_billed_bytes)
+    known = [p for p in parts if p is not None]
+    return sum(known) if len(known) == len(parts) else None
+
+
 def context(plan: DayPlan, prices: Prices, totals: Totals, config: FindingsConfig | None = None,
-            inventory: naming.DayNames | None = None) -> Context:
+            inventory: naming.DayNames | None = None, athena_billed_bytes: int | None = None) -> Context:
     return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
+                   athena_billed_bytes=athena_billed_bytes,
                    history_days=list(plan.history_days), hours_present=list(plan.hours_present),
                    fields=list(plan.columns), source_bytes=plan.source_bytes, findings_config=config,
                    names=inventory.index if inventory else None, routes=inventory.routes if inventory else None,
@@ -78,7 +89,7 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
           config: FindingsConfig | None = None, inventory: naming.DayNames | None = None) -> Report:
     by_id = {r.id: r for r in results}
     totals = plan.totals or no_totals()
-    ctx = context(plan, prices, totals, config, inventory)
+    ctx = context(plan, prices, totals, config, inventory, athena_billed(plan, results, inventory))
     # report order; an insight not asked for has no result
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from flowdigest import fields, queries, s3layout
 from flowdigest.aws.errors import TransientError
 from flowdigest.engine import DayInfo, json_rows
+from flowdigest.pricing import athena_billed_bytes
 from flowdigest.scope import Scope
 
 if TYPE_CHECKING:
@@ -117,6 +118,17 @@ class AthenaEngine:
         self.rollup_prefix = f"{self.base_rollup_prefix}{key}/" if key else self.base_rollup_prefix
         self.rollup_table = (f"(SELECT * FROM {SCOPED_ROLLUP_TABLE} WHERE scope = '{key}')" if key
                              else "daily_rollup")
+        # what Athena billed for this engine's queries so far (the digest's own scan cost);
+        # None once a query's statistics were missing: the total is unknown then
+        self.athena_billed_bytes: int | None = 0
+
+    def _bill(self, execution: Any) -> None:
+        """Add a finished query's scanned bytes, as billed, from its QueryExecution."""
+        scanned = ((execution or {}).get("Statistics") or {}).get("DataScannedInBytes")
+        if scanned is None or self.athena_billed_bytes is None:
+            self.athena_billed_bytes = None
+        else:
+            self.athena_billed_bytes += athena_billed_bytes(int(scanned))
 
     @property
     def s3(self) -> Any:
@@ -251,7 +263,7 @@ class AthenaEngine:
 
         with _athena_errors():
             qid = str(wr.athena.start_query_execution(sql, database=self.database, workgroup=self.workgroup))
-            wr.athena.wait_query(qid, athena_query_wait_polling_delay=1.0)
+            self._bill(wr.athena.wait_query(qid, athena_query_wait_polling_delay=1.0))
         return qid
 
     def query(self, trino_sql: str) -> list[dict[str, Any]]:
@@ -261,6 +273,7 @@ class AthenaEngine:
             df = wr.athena.read_sql_query(trino_sql, database=self.database, workgroup=self.workgroup,
                                           ctas_approach=False, unload_approach=False,
                                           athena_query_wait_polling_delay=0.5)
+            self._bill(getattr(df, "query_metadata", None))  # awswrangler attaches the QueryExecution
         # pandas' missing values (NaN, pd.NA, NaT) become None before the rows go to JSON.
         df = df.astype(object).where(df.notna(), None)
         return json_rows(df.to_dict(orient="records"))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowdigest.findings.config import FindingsConfig, Thresholds, apply_suppressions
 from flowdigest.findings.model import Finding, Resource, rank
-from flowdigest.pricing import GIB, endpoint_break_even_gb_per_month, per_gb_cost, usd_per_month
+from flowdigest.pricing import GIB, athena_cost, endpoint_break_even_gb_per_month, per_gb_cost, usd_per_month
 from flowdigest.units import human_bytes, usd
 
 if TYPE_CHECKING:  # the insights package imports this module while it loads
@@ -117,8 +117,13 @@ def _nat_cross_az(r: dict[str, Any], ctx: Context) -> Finding:
 
 
 def _cross_az(r: dict[str, Any], ctx: Context, pairs: list[dict[str, Any]]) -> Finding:
-    top = [{"sender": p["interface_id"], "receiver": p["peer_id"], "bytes": p["bytes"]} for p in pairs]
-    lead = f" (most: {top[0]['sender']} → {top[0]['receiver']})" if top else ""
+    top = [{"sender": p["interface_id"], "sender_name": _name(ctx, p["interface_id"]), "receiver": p["peer_id"],
+            "receiver_name": _name(ctx, p["peer_id"]), "bytes": p["bytes"]} for p in pairs]
+    lead = ""
+    if top:  # the inventory's names when it has them: "app-1 (eni-…)"
+        ends = [Resource(type="interface", id=top[0][end] or "unknown", name=top[0][f"{end}_name"])
+                for end in ("sender", "receiver")]
+        lead = f" (most: {_label(ends[0])} → {_label(ends[1])})"
     return Finding(kind="cross_az", severity="low", resource=Resource(type="az_pair", id=r["resource_id"]),
                    bytes=r["bytes"], title=f"Traffic between AZs {r['resource_id'].replace('->', ' and ')}",
                    usd_per_day=per_gb_cost(r["bytes"], ctx.prices.cross_az_per_gb) * 2,
@@ -186,20 +191,27 @@ def _new_destination(r: dict[str, Any], ctx: Context) -> Finding:
 
 
 def flow_log_cost(ctx: Context) -> Finding | None:
-    """The day's delivered flow-log bytes at the delivery price (the digest's Athena cost is not measured)."""
+    """The day's delivered flow-log bytes at the delivery price (its usd), and beside it the
+    digest's own Athena scans at athena_per_tb: unknown (None) off Athena, never 0."""
     if not ctx.source_bytes:
         return None
     price = ctx.prices.flow_logs_s3_per_gb
     parquet = ctx.prices.flow_logs_parquet_per_gb
+    billed = ctx.athena_billed_bytes
+    athena = None if billed is None else athena_cost(billed, ctx.prices)
+    scans = "unknown" if athena is None else f"${athena:.4f} a day"
     return Finding(kind="flow_log_cost", severity="info", resource=Resource(type="flow_logs", id=ctx.prices.region),
-                   bytes=ctx.source_bytes, title=f"Flow logs delivered: {human_bytes(ctx.source_bytes)} a day",
+                   bytes=ctx.source_bytes, title=f"Flow logs delivered: {human_bytes(ctx.source_bytes)} a day; "
+                                                 f"the digest's Athena scans: {scans}",
                    usd_per_day=None if price is None else per_gb_cost(ctx.source_bytes, price),
                    fix="Nothing to change unless it outgrows its use: fewer fields or a sampled log cost less.",
                    evidence={"delivered_bytes": ctx.source_bytes, "flow_logs_s3_per_gb": price,
                              "parquet_usd_per_day": None if parquet is None else
                              per_gb_cost(ctx.source_bytes, parquet),
-                             "athena_usd_per_day": None,  # the query step does not record bytes scanned yet
-                             "note": "delivered file sizes; AWS bills the log data ingested"})
+                             "athena_billed_bytes": billed, "athena_per_tb": ctx.prices.athena_per_tb,
+                             "athena_usd_per_day": athena,
+                             "note": "delivered file sizes; AWS bills the log data ingested. The Athena "
+                                     "figure is the digest's own queries as billed (whole MB, 10 MB at least)"})
 
 
 _BUILDERS: dict[str, Callable[[dict[str, Any], Context], Finding]] = {

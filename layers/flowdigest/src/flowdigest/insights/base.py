@@ -40,6 +40,7 @@ class Context:
     # the thresholds and suppressions (a findings.config.FindingsConfig; None: the defaults).
     fields: list[str] = field(default_factory=list)
     source_bytes: int | None = None
+    athena_billed_bytes: int | None = None  # what Athena billed for the digest's queries; None: unknown
     findings_config: FindingsConfig | None = None
     inventory: InventoryOutput | None = None  # its coverage lines and top talkers by resource
 

@@ -307,6 +307,11 @@ MIB = 2**20
 BACKUP_MIB = 512  # a private instance's backup upload through the NAT: internet egress
 EC2_API_MIB = (64, 512)  # requests / responses to an EC2 address through the NAT: below the break-even
 NEW_DESTINATION_MIB = 160  # to an address only the report day has (a new-talker day): 1.25 GiB
+# A sync from S3 to the private subnet whose route table lacks the gateway endpoint (AZ index 1, as
+# in _aws_via_nat): 1 GiB in each planted hour, 8 GiB a day through the NAT, $11/month at
+# $0.045/GB, clearly above the $5/month default threshold of gateway_endpoint_bypass.
+S3_SYNC_MIB = 1024
+NAT_ROUTED_AZ = 1
 SCAN_PORTS_TRIED = SCAN_PORTS  # 12 ports rejected on public instance 0; then SSH accepted on the bastion
 
 
@@ -319,6 +324,9 @@ def planted_findings(ctx: Ctx, p: DayProfile) -> list[Block]:
                        np.round(resp_mib * MIB) * one)
 
     out = [nat(1, at["backup"], BACKUP_MIB, 1 / 16), nat(2, at["ec2_api"], *EC2_API_MIB)] if p.nat_traffic else []
+    if p.nat_traffic:
+        syncing = next(i for i, eni in enumerate(lay.private) if lay.eni_az_i[eni] == NAT_ROUTED_AZ)
+        out.append(nat(syncing, int(lay.s3[0]), 1, S3_SYNC_MIB))
     if p.new_talkers > 0 and p.nat_traffic:
         out.append(nat(3, at["new_destination"], NEW_DESTINATION_MIB, 1 / 16))
     if not p.rejects:  # the scanner is rejected first: a day without rejects has none

@@ -101,3 +101,46 @@ def test_kinds_the_format_cannot_give_are_skipped() -> None:
     ctx = Context(report_date=DAY, prices=Prices(), fields=["interface_id", "srcaddr", "dstaddr", "bytes",
                                                               "pkt_srcaddr", "pkt_dstaddr", "pkt_dst_aws_service"])
     assert [f.kind for f in build(rows, ctx)] == ["gateway_endpoint_bypass"]  # no az-id: no nat_cross_az
+
+
+def test_cross_az_names_its_resource_pairs_from_the_inventory() -> None:
+    web, db = "10.0.1.5", "10.0.2.7"
+    rows = run("findings", record_rows=[
+        _record("eni-web", web, db, 300 * GIB, "use1-az1", "subnet-a", "egress"),
+        _record("eni-db", web, db, 300 * GIB, "use1-az2", "subnet-b", "ingress"),  # the same flow, received
+    ])
+    snap = Snapshot(kinds=["NetworkInterfaces"], interfaces=[
+        Interface(id="eni-web", subnet_id="subnet-a", vpc_id="vpc-1", private_ips=[web], tags={"Name": "web-1"}),
+        Interface(id="eni-db", subnet_id="subnet-b", vpc_id="vpc-1", private_ips=[db], tags={"Name": "db-1"})])
+    named = Context(report_date=DAY, prices=Prices(), names=NameIndex(snap))
+    (cross,) = [f for f in build(rows, named) if f.kind == "cross_az"]
+    assert cross.bytes == 300 * GIB  # counted once, from the sender's record
+    assert cross.evidence["top_pairs"] == [{"sender": "eni-web", "sender_name": "web-1", "receiver": "eni-db",
+                                            "receiver_name": "db-1", "bytes": 300 * GIB}]
+    assert cross.fix.endswith("(most: web-1 (eni-web) → db-1 (eni-db)).")
+    (plain,) = [f for f in build(rows, Context(report_date=DAY, prices=Prices())) if f.kind == "cross_az"]
+    assert plain.fix.endswith("(most: eni-web → eni-db).") and plain.evidence["top_pairs"][0]["sender_name"] is None
+
+
+def test_flow_log_cost_prices_the_digests_athena_bytes_and_says_unknown_without() -> None:
+    from flowdigest import report
+    from flowdigest.findings.build import flow_log_cost
+    from flowdigest.models import DayPlan, InsightResult
+
+    mb, prices = 2**20, Prices()
+    plan = DayPlan(report_date=DAY, columns=[], files=1, source_bytes=50 * GIB, hours_present=[], insights=[],
+                   athena_billed_bytes=180 * mb)
+    ran = [InsightResult(id="a", status="ok", athena_billed_bytes=10 * mb),
+           InsightResult(id="b", status="skipped", reason="no field")]  # a skipped insight ran no query
+    billed = report.athena_billed(plan, ran, None)
+    assert billed == 190 * mb
+    known = flow_log_cost(Context(report_date=DAY, prices=prices, source_bytes=50 * GIB, athena_billed_bytes=billed))
+    assert known is not None
+    assert known.evidence["athena_usd_per_day"] == pytest.approx(190 * mb / 2**40 * prices.athena_per_tb)
+    assert known.title.endswith(f"Athena scans: ${190 * mb / 2**40 * prices.athena_per_tb:.4f} a day")
+    # a local run: DuckDB's queries say nothing of Athena, so the figure is unknown, not $0
+    local = [InsightResult(id="a", status="ok")]
+    assert report.athena_billed(plan.model_copy(update={"athena_billed_bytes": None}), local, None) is None
+    unknown = flow_log_cost(Context(report_date=DAY, prices=prices, source_bytes=50 * GIB))
+    assert unknown is not None and unknown.evidence["athena_usd_per_day"] is None
+    assert unknown.title.endswith("Athena scans: unknown")
