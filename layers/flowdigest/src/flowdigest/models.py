@@ -129,12 +129,15 @@ class NameEntry(_Model):
 
 
 class ResourceBytes(_Model):
-    """One row of top talkers by resource: an ECS service, ASG or node group, else one resource."""
+    """One row of top talkers by resource: an ECS service, ASG or node group (40 tasks of one
+    service are one row), else one resource; an interface the inventory lacks is its own row."""
 
-    name: str
-    type: str
+    name: str  # the service / group name, else the resource's label, else the interface id
+    type: NameType
+    grouped_by: str | None  # the tag that grouped it (aws:ecs:serviceName, …); None: one resource
     interfaces: int  # its interfaces that wrote records that day
-    bytes: int  # bytes on those interfaces (in and out)
+    interface_ids: list[str]  # those interfaces (raw ids), busiest first
+    bytes: int  # bytes on those interfaces (in and out, as each interface's records count them)
 
 
 class InventoryOutput(_Model):
@@ -166,6 +169,8 @@ class Report(_Model):
     findings: list[Finding] = Field(default_factory=list)  # largest usd_per_month first (findings.model.rank)
     findings_summary: FindingsSummary = Field(default_factory=FindingsSummary)
     names: dict[str, NameEntry] = Field(default_factory=dict)  # address / interface id -> resource
+    # the top talkers by resource, beside insights.top_talkers' rows by address pair (empty without inventory)
+    top_talkers_by_resource: list[ResourceBytes] = Field(default_factory=list)
 
 
 class RenderOutput(_Model):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowdigest.inventory import NameIndex, Routes, Snapshot, coverage
+from flowdigest.inventory.names import Group
 from flowdigest.models import InventoryOutput, NameEntry, ResourceBytes
 from flowdigest.store import Store
 
@@ -67,14 +68,27 @@ def service_tags(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {r["address"]: r["service"] for r in rows if is_key(r.get("address")) and r.get("service")}
 
 
+def keys_in(value: Any) -> Iterator[str]:
+    """Every address / interface id in a value, however deep (a finding's evidence nests them)."""
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from keys_in(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from keys_in(v)
+    elif is_key(value):
+        yield value
+
+
 def report_names(index: NameIndex | None, row_groups: Iterable[Iterable[Mapping[str, Any]]],
                  ) -> dict[str, NameEntry]:
     """report.json's `names`: an entry for every address / interface id in these rows (insight
-    rows, finding rows: whatever the report shows). Empty without an inventory."""
+    rows, findings, the rows by resource: whatever the report shows), at any depth. Empty
+    without an inventory."""
     if index is None:
         return {}
     rows = [r for group in row_groups for r in group]
-    keys = sorted({v for r in rows for v in r.values() if is_key(v)})
+    keys = sorted(set(keys_in(rows)))
     return {k: NameEntry.model_validate(v) for k, v in index.names_for(keys, service_tags(rows)).items()}
 
 
@@ -91,15 +105,22 @@ def survey(day: dt.date, snapshot: Snapshot, key: str | None, interface_rows: li
     cov = coverage(index, by_interface, by_interface)
     lines = list(cov.lines) if has_interfaces else [
         "names: the flow log's format has no interface-id, so coverage is unknown"]
-    groups: dict[str, list[int]] = {}
-    for eni, b in by_interface.items():
-        groups.setdefault(index.group_for(eni), []).append(b)
-    top = sorted(groups.items(), key=lambda g: (-sum(g[1]), g[0]))[:RESOURCE_ROWS]
-    resources = [ResourceBytes(name=g.split(":", 1)[1], type=g.split(":", 1)[0], interfaces=len(b), bytes=sum(b))
-                 for g, b in top]
     return InventoryOutput(report_date=day, inventory_key=key, available=True,
                            data_health=[*lines, *snapshot.gaps], named_share=cov.named_share,
-                           resources=resources)
+                           resources=by_resource(index, by_interface))
+
+
+def by_resource(index: NameIndex, by_interface: Mapping[str, int]) -> list[ResourceBytes]:
+    """Top talkers by resource: the interfaces' bytes summed per NameIndex.group_for row, the
+    largest RESOURCE_ROWS (ties by type, then name)."""
+    groups: dict[Group, list[tuple[int, str]]] = {}
+    for eni, b in by_interface.items():
+        groups.setdefault(index.group_for(eni), []).append((b, eni))
+    top = sorted(groups.items(), key=lambda g: (-sum(b for b, _ in g[1]), g[0].type, g[0].name))[:RESOURCE_ROWS]
+    return [ResourceBytes(name=g.name, type=g.type, grouped_by=g.grouped_by, interfaces=len(members),
+                          interface_ids=[e for _, e in sorted(members, key=lambda m: (-m[0], m[1]))],
+                          bytes=sum(b for b, _ in members))
+            for g, members in top]
 
 
 @dataclass(frozen=True)

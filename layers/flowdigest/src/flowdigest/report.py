@@ -83,6 +83,7 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
     found, found_summary = findings(insights, ctx)
+    by_resource = list(ctx.inventory.resources) if ctx.inventory else []
     return Report(
         report_date=plan.report_date,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -102,7 +103,9 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
         insights=insights,
         findings=found,
         findings_summary=found_summary,
-        names=naming.report_names(ctx.names, (r.rows for r in insights.values())),
+        names=naming.report_names(ctx.names, [*(r.rows for r in insights.values()),
+                                              [f.model_dump() for f in found], [r.model_dump() for r in by_resource]]),
+        top_talkers_by_resource=by_resource,
     )
 
 
