@@ -136,7 +136,7 @@ class ResourceBytes(_Model):
     type: NameType
     grouped_by: str | None  # the tag that grouped it (aws:ecs:serviceName, …); None: one resource
     interfaces: int  # its interfaces that wrote records that day
-    interface_ids: list[str]  # those interfaces (raw ids), busiest first
+    interface_ids: list[str]  # those interfaces (raw ids), busiest first; the first 100 of a larger group
     bytes: int  # bytes on those interfaces (in and out, as each interface's records count them)
 
 
@@ -150,6 +150,10 @@ class InventoryOutput(_Model):
     data_health: list[str] = Field(default_factory=list)  # coverage and gap lines
     named_share: float | None = None  # the day's bytes on interfaces the inventory names
     resources: list[ResourceBytes] = Field(default_factory=list)  # top talkers by resource
+    # The NAT gateway rule for the insight queries (naming.nat_rule): the day's interfaces that
+    # are NAT gateways' and their private addresses; None: the records decide (no inventory)
+    nat_interfaces: list[str] | None = None
+    nat_addresses: list[str] = Field(default_factory=list)
 
 
 class Report(_Model):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from flowdigest.insights.base import Context
 
 RESOURCE_ROWS = 10  # rows of top talkers by resource
+RESOURCE_IDS = 100  # interface ids kept per row (the busiest): the step payloads stay small
 
 
 def is_key(value: Any) -> bool:
@@ -105,9 +106,30 @@ def survey(day: dt.date, snapshot: Snapshot, key: str | None, interface_rows: li
     cov = coverage(index, by_interface, by_interface)
     lines = list(cov.lines) if has_interfaces else [
         "names: the flow log's format has no interface-id, so coverage is unknown"]
+    nat = nat_rule(index, interface_rows)
     return InventoryOutput(report_date=day, inventory_key=key, available=True,
                            data_health=[*lines, *snapshot.gaps], named_share=cov.named_share,
-                           resources=by_resource(index, by_interface))
+                           resources=by_resource(index, by_interface),
+                           nat_interfaces=None if nat is None else nat[0], nat_addresses=nat[1] if nat else [])
+
+
+def nat_rule(index: NameIndex, interface_rows: list[dict[str, Any]]) -> tuple[list[str], list[str]] | None:
+    """The day's NAT gateway interfaces, by the inventory's InterfaceType (a NAT gateway
+    interface is one without a translated record; an EKS node's, translated, is not), and
+    their private addresses. An interface the inventory does not know (deleted before the
+    snapshot, another account's) keeps the records' rule (`nat_by_records`). None when the
+    snapshot has neither interfaces nor NAT gateways to tell."""
+    snap = index.snapshot
+    if not (snap.has("NetworkInterfaces") or snap.has("NatGateways")):
+        return None
+    nat: list[str] = []
+    for r in interface_rows:
+        eni = r.get("interface_id")
+        res = index.resource(eni) if eni else None
+        if eni and (res.label.type == "nat_gateway" if res is not None else bool(r.get("nat_by_records"))):
+            nat.append(eni)
+    addresses = {a for e in nat if (res := index.resource(e)) is not None for a in res.interface.private_ips}
+    return sorted(nat), sorted(addresses)
 
 
 def by_resource(index: NameIndex, by_interface: Mapping[str, int]) -> list[ResourceBytes]:
@@ -118,7 +140,7 @@ def by_resource(index: NameIndex, by_interface: Mapping[str, int]) -> list[Resou
         groups.setdefault(index.group_for(eni), []).append((b, eni))
     top = sorted(groups.items(), key=lambda g: (-sum(b for b, _ in g[1]), g[0].type, g[0].name))[:RESOURCE_ROWS]
     return [ResourceBytes(name=g.name, type=g.type, grouped_by=g.grouped_by, interfaces=len(members),
-                          interface_ids=[e for _, e in sorted(members, key=lambda m: (-m[0], m[1]))],
+                          interface_ids=[e for _, e in sorted(members, key=lambda m: (-m[0], m[1]))][:RESOURCE_IDS],
                           bytes=sum(b for b, _ in members))
             for g, members in top]
 
