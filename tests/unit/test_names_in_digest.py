@@ -289,3 +289,42 @@ def test_chart_labels_keep_bars_of_one_name_apart() -> None:
     assert naming.shown(ctx, "eni-3") == "db (eni-3)" and naming.shown(ctx, "10.9.9.9") == "10.9.9.9"
     no_names = Context(report_date=dt.date(2026, 11, 20), prices=Prices())
     assert naming.chart_labels(no_names, [("10.0.0.1", "10.0.0.3")]) == ["10.0.0.1 -> 10.0.0.3"]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def raw_mentions(texts: list[str], names: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, text) for every address / interface id the names map names that a text shows
+    bare: not as "name (key)" and not inside its own name ("interface eni-…")."""
+    out = []
+    for k, entry in names.items():
+        name = entry["name"]
+        if not name:
+            continue
+        bare = re.compile(rf"(?<![0-9A-Za-z.:-]){re.escape(k)}(?![0-9A-Za-z:]|\.\d)")
+        for text in texts:
+            rest = text.replace(f"{name} ({k})", "").replace(name, "") if k in text else ""
+            if bare.search(rest):
+                out.append((k, text))
+    return out
+
+
+def test_no_address_the_names_map_knows_is_shown_bare(named: Path, inventory_dir: Path) -> None:
+    pytest.importorskip("plotly")
+    rep = Report.model_validate_json((named / "report.json").read_text())
+    names = {k: e.model_dump() for k, e in rep.names.items()}
+    assert sum(1 for e in names.values() if e["name"]) > 20
+    message = json.loads((named / "message.json").read_text())
+    assert raw_mentions(_strings(message), names) == []
+    plan = DayPlan(report_date=REPORT_DAY, columns=rep.fields, files=rep.source.files, source_bytes=0,
+                   hours_present=rep.data_health.hours_present, insights=list(rep.insights))
+    inv = naming.survey(REPORT_DAY, read_dir(inventory_dir), "x/inventory.json", [])
+    figs = dict(report.figures(rep, plan, rep.prices, inventory=naming.DayNames(inv, *_index(inventory_dir))))
+    assert {"top_talkers", "nat_gateway", "rejected", "findings"} <= set(figs)
+    assert raw_mentions([s for f in figs.values() for s in _strings(f.to_plotly_json())], names) == []

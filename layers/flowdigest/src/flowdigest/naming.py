@@ -43,8 +43,7 @@ def name_of(ctx: Context, key: str | None) -> str | None:
     """The label of an address / interface id; None when there is none to show."""
     if key is None or ctx.names is None:
         return None
-    res = ctx.names.resource(key)
-    return res.label.name if res is not None else None
+    return ctx.names.entry(key, ctx.service_tags.get(key))["name"]  # a public address: its AWS service
 
 
 def shown(ctx: Context, key: str | None) -> str:

@@ -7,7 +7,7 @@ Its layout is documented in the README, and as a JSON Schema in docs/report.sche
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from flowdigest import __version__, naming
@@ -44,8 +44,9 @@ def no_totals() -> Totals:
 
 
 def context(plan: DayPlan, prices: Prices, totals: Totals, config: FindingsConfig | None = None,
-            inventory: naming.DayNames | None = None) -> Context:
+            inventory: naming.DayNames | None = None, results: Iterable[InsightResult] = ()) -> Context:
     return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
+                   service_tags=naming.service_tags(r for res in results for r in res.rows),
                    history_days=list(plan.history_days), hours_present=list(plan.hours_present),
                    fields=list(plan.columns), source_bytes=plan.source_bytes, findings_config=config,
                    names=inventory.index if inventory else None, routes=inventory.routes if inventory else None,
@@ -78,7 +79,7 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
           config: FindingsConfig | None = None, inventory: naming.DayNames | None = None) -> Report:
     by_id = {r.id: r for r in results}
     totals = plan.totals or no_totals()
-    ctx = context(plan, prices, totals, config, inventory)
+    ctx = context(plan, prices, totals, config, inventory, results)
     # report order; an insight not asked for has no result
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
@@ -114,7 +115,7 @@ def figures(rep: Report, plan: DayPlan, prices: Prices, config: FindingsConfig |
     """The charts of the insights that ran, in report order. A day without one data record
     (say, only NODATA) draws no chart of its traffic: each would be empty, and the summary
     lines already say there was none; the headline's still shows the earlier days, if any."""
-    ctx = context(plan, prices, rep.totals, config, inventory)
+    ctx = context(plan, prices, rep.totals, config, inventory, rep.insights.values())
     idle = rep.totals.flows == 0
     for i, entry in rep.insights.items():
         insight = INSIGHTS[i]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flowdigest.insights.base import Context, Insight, Rows
 from flowdigest.inventory.labels import GROUP_KINDS
 from flowdigest.models import ResourceBytes
-from flowdigest.naming import chart_labels, shown
+from flowdigest.naming import chart_labels, name_of, shown
 from flowdigest.units import human_bytes
 
 
@@ -26,7 +26,7 @@ def summary(rows: Rows, ctx: Context) -> str:
 def details(rows: Rows, ctx: Context) -> list[str]:
     return [
         f"{i}. {_pair(r, ctx)} — {human_bytes(r['bytes'])} on {shown(ctx, r['interface_id'])}"
-        + (f" ({r['instance_id']})" if r.get("instance_id") else "")
+        + (f" ({r['instance_id']})" if r.get("instance_id") and not name_of(ctx, r["interface_id"]) else "")
         for i, r in enumerate(rows, 1)
     ] + [f"by resource {i}. {resource_line(r)}" for i, r in enumerate(resources(ctx), 1)]
 
