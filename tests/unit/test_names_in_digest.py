@@ -322,6 +322,8 @@ def test_no_address_the_names_map_knows_is_shown_bare(named: Path, inventory_dir
     assert sum(1 for e in names.values() if e["name"]) > 20
     message = json.loads((named / "message.json").read_text())
     assert raw_mentions(_strings(message), names) == []
+    lines = [s for e in rep.insights.values() for s in (e.summary or "", *e.details, e.chart_alt or "")]
+    assert raw_mentions([*lines, *(s for f in rep.findings for s in (f.title, f.fix))], names) == []
     plan = DayPlan(report_date=REPORT_DAY, columns=rep.fields, files=rep.source.files, source_bytes=0,
                    hours_present=rep.data_health.hours_present, insights=list(rep.insights))
     inv = naming.survey(REPORT_DAY, read_dir(inventory_dir), "x/inventory.json", [])
