@@ -180,12 +180,15 @@ def test_charts_and_message_lines_carry_names(named: Path, sample_root: Path, in
     by_address, _ = describe_outputs(inventory_dir)
     plan = DayPlan(report_date=REPORT_DAY, columns=rep.fields, files=rep.source.files, source_bytes=0,
                    hours_present=rep.data_health.hours_present, insights=list(rep.insights))
-    inv = naming.survey(REPORT_DAY, read_dir(inventory_dir), "x/inventory.json", [])
-    names = naming.DayNames(inv, *_index(inventory_dir))
-    figs = dict(report.figures(rep, plan, rep.prices, inventory=names))
+    figs = dict(report.figures(rep, plan, rep.prices, inventory=_day_names(rep, inventory_dir)))
     top = rep.insights["top_talkers"].rows[0]
     labels = list(figs["top_talkers"].data[0].y)
     assert f"{by_address[top['srcaddr']]} -> {by_address[top['dstaddr']]}" in labels
+    # beside the pairs, the rows by resource: a group of interfaces is one bar, largest at the top
+    lead = rep.top_talkers_by_resource[0]
+    assert list(figs["top_talkers"].data[1].y)[-1].startswith(lead.name)
+    grouped = next(r for r in rep.top_talkers_by_resource if r.interfaces > 1)
+    assert f"{grouped.name} ({grouped.interfaces} interfaces)" in list(figs["top_talkers"].data[1].y)
     senders = [by_address[r["address"]] for r in rep.insights["nat_gateway"].rows if r["kind"] == "sender"][:3]
     assert ", ".join(dict.fromkeys(senders)) in figs["nat_gateway"].layout.title.text
     rejected = [by_address[r["value"]] for r in rep.insights["rejected"].rows
@@ -197,6 +200,12 @@ def test_charts_and_message_lines_carry_names(named: Path, sample_root: Path, in
     thread = json.dumps(message["thread"], ensure_ascii=False)
     assert f"{by_address[top['srcaddr']]} ({top['srcaddr']}) → {by_address[top['dstaddr']]}" in thread
     assert LocalStore(named.parent).exists(f"{REPORT_DAY}/inventory.json")
+
+
+def _day_names(rep: Report, folder: Path) -> naming.DayNames:
+    """What the render step had: the inventory and the report's rows by resource."""
+    inv = naming.survey(REPORT_DAY, read_dir(folder), "x/inventory.json", [])
+    return naming.DayNames(inv.model_copy(update={"resources": rep.top_talkers_by_resource}), *_index(folder))
 
 
 def _index(folder: Path) -> tuple[Any, Any]:
@@ -326,7 +335,6 @@ def test_no_address_the_names_map_knows_is_shown_bare(named: Path, inventory_dir
     assert raw_mentions([*lines, *(s for f in rep.findings for s in (f.title, f.fix))], names) == []
     plan = DayPlan(report_date=REPORT_DAY, columns=rep.fields, files=rep.source.files, source_bytes=0,
                    hours_present=rep.data_health.hours_present, insights=list(rep.insights))
-    inv = naming.survey(REPORT_DAY, read_dir(inventory_dir), "x/inventory.json", [])
-    figs = dict(report.figures(rep, plan, rep.prices, inventory=naming.DayNames(inv, *_index(inventory_dir))))
+    figs = dict(report.figures(rep, plan, rep.prices, inventory=_day_names(rep, inventory_dir)))
     assert {"top_talkers", "nat_gateway", "rejected", "findings"} <= set(figs)
     assert raw_mentions([s for f in figs.values() for s in _strings(f.to_plotly_json())], names) == []

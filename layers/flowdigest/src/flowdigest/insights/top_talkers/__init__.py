@@ -45,18 +45,31 @@ def resource_line(r: ResourceBytes) -> str:
 
 
 def chart(rows: Rows, ctx: Context):
-    from flowdigest.charts.style import top_bars
+    from flowdigest.charts.style import top_bars, top_bars_side_by_side
 
-    return top_bars("Top talkers", "source -> destination pairs by bytes",  # the chart font lacks "→"
-                    chart_labels(ctx, [(r["srcaddr"], r["dstaddr"]) for r in rows]), [r["bytes"] for r in rows],
-                    empty="no traffic")
+    pairs = chart_labels(ctx, [(r["srcaddr"], r["dstaddr"]) for r in rows])
+    by_resource = resources(ctx)
+    if not rows or not by_resource:
+        return top_bars("Top talkers", "source -> destination pairs by bytes",  # the chart font lacks "→"
+                        pairs, [r["bytes"] for r in rows], empty="no traffic")
+    return top_bars_side_by_side(
+        "Top talkers", "bytes by source -> destination pair, and by resource (a service or group of many "
+                       "interfaces is one bar)",
+        [("by address pair", pairs, [r["bytes"] for r in rows]),
+         ("by resource", [r.name + (f" ({r.interfaces} interfaces)" if r.interfaces > 1 else "") for r in by_resource],
+          [r.bytes for r in by_resource])])
 
 
 def alt(rows: Rows, ctx: Context) -> str:
     if not rows:
         return "Empty chart: no traffic."
-    return (f"Horizontal bar chart of the {len(rows)} largest address pairs by bytes; "
+    text = (f"Horizontal bar chart of the {len(rows)} largest address pairs by bytes; "
             f"the largest is {_pair(rows[0], ctx)} with {human_bytes(rows[0]['bytes'])}.")
+    by_resource = resources(ctx)
+    if by_resource:
+        text += (f" Beside it, the {len(by_resource)} busiest resources; the first is "
+                 f"{resource_line(by_resource[0])}.")
+    return text
 
 
 INSIGHT = Insight(
