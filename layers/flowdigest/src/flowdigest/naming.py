@@ -113,9 +113,9 @@ def survey(day: dt.date, snapshot: Snapshot, key: str | None, interface_rows: li
 
 
 def nat_rule(index: NameIndex, interface_rows: list[dict[str, Any]]) -> tuple[list[str], list[str]] | None:
-    """The day's NAT gateway interfaces, by the inventory's InterfaceType (a NAT gateway
-    interface is one without a translated record; an EKS node's, translated, is not), and
-    their private addresses. An interface the inventory does not know (deleted before the
+    """The day's NAT gateway interfaces, by the inventory's InterfaceType (one it calls a NAT
+    gateway's is one even without a translated record; an EKS node's, translated, is not),
+    and their private addresses. An interface the inventory does not know (deleted before the
     snapshot, another account's) keeps the records' rule (`nat_by_records`). None when the
     snapshot has neither interfaces nor NAT gateways to tell."""
     snap = index.snapshot
