@@ -23,7 +23,7 @@ Three ways to produce the report are costed:
 - naive: every insight run on its own against the raw logs, one scan of the raw columns
   behind its rollup columns (8 raw days for the history ones): a lower bound for it;
 - rollup (what flowdigest does): the raw columns read once into the rollup, then every
-  insight's scans of the rollups.
+  insight's scans of the rollups, the totals and the inventory step's interface_bytes.
 """
 
 from __future__ import annotations
@@ -314,8 +314,10 @@ def estimate(raw_files: dict[dt.date, list[Path]], rollup_dir: Path, day: dt.dat
         days = sorted(set().union(*(s.days for s in scans)))
         naive.append(query(i, [TableScan(FLOW_LOGS, raw_cols, days, [])]))
         needed |= raw_cols
-    # every report also runs the totals query (over the rollup: no naive twin)
-    insights.append(query("totals", table_scans(queries.render("totals", day), history)))
+    # every report also runs the totals query and the inventory step's interface_bytes (both
+    # over the rollup: no naive twin)
+    for name in ("totals", "interface_bytes"):
+        insights.append(query(name, table_scans(queries.render(name, day), history)))
     day_files = raw_files.get(day, [])
     rollup_files = rollups([day])
     return Estimate(

@@ -121,10 +121,11 @@ def _public_leg(r: Record) -> bool:
         r["pkt_dstaddr"] is None or r["pkt_dstaddr"] == r["dstaddr"])
 
 
-def gateway_endpoint(records: list[Record]) -> dict[tuple[str, str, str], int]:
-    """(service, path, direction) -> bytes, by the README's rules."""
+def gateway_endpoint(records: list[Record], nat: set[str] | None = None) -> dict[tuple[str, str, str], int]:
+    """(service, path, direction) -> bytes, by the README's rules; `nat`: the NAT gateway
+    interfaces an inventory gives (None: the records' rule)."""
     good = [r for r in ok(records) if r["action"] == "ACCEPT"]
-    nat = nat_interfaces(good)
+    nat = nat_interfaces(good) if nat is None else {r["interface_id"] for r in good if r["interface_id"] in nat}
     out: dict[tuple[str, str, str], int] = defaultdict(int)
     for r in good:
         if r["interface_id"] in nat:
@@ -152,12 +153,15 @@ def gateway_endpoint(records: list[Record]) -> dict[tuple[str, str, str], int]:
     return dict(out)
 
 
-def nat_gateway(records: list[Record]) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
-    """Bytes processed, top internal senders (what each sent through it), top external destinations."""
+def nat_gateway(records: list[Record], nat: set[str] | None = None, private: Iterable[str] = (),
+                ) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
+    """Bytes processed, top internal senders (what each sent through it), top external destinations;
+    `nat` and `private`: the NAT gateway interfaces and their addresses an inventory gives."""
     good = [r for r in ok(records) if r["action"] == "ACCEPT"]
-    nat = nat_interfaces(good)
+    nat = nat_interfaces(good) if nat is None else nat
     on_nat = [r for r in good if r["interface_id"] in nat]
     nat_ips = {r["dstaddr"] for r in on_nat if r["pkt_dstaddr"] is not None and r["pkt_dstaddr"] != r["dstaddr"]}
+    nat_ips |= set(private)
     total = 0
     ext: dict[str, int] = defaultdict(int)
     internal: dict[str, int] = defaultdict(int)

@@ -20,6 +20,7 @@ from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import QuerySettings, StoreSettings
 from flowdigest.inventory import aws as inventory_aws
 from flowdigest.scope import Scope
+from flowdigest.models import InventoryOutput
 
 SETTINGS = QuerySettings.from_env()  # cold start: a misconfigured function fails here, once
 ENGINE = make_engine(SETTINGS)
@@ -55,7 +56,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(report_date=request.plan.report_date.isoformat(), step="insight",
                        insight=request.insight)
     ensure_rollups(ENGINE, SETTINGS, request.plan)
-    result = pipeline.run_insight(ENGINE, request.plan, request.insight)
+    inventory = request.inventory if isinstance(request.inventory, InventoryOutput) else None
+    result = pipeline.run_insight(ENGINE, request.plan, request.insight, inventory)
     logger.info("insight %s: %s, %d rows", result.id, result.status, len(result.rows))
     metrics.add_metric(name="InsightRows", unit=MetricUnit.Count, value=len(result.rows))
     return result.model_dump(mode="json")

@@ -100,6 +100,23 @@ def test_insight_event_runs_one_query_even_in_a_fresh_container(sample_root: Pat
     assert result.id == "top_talkers" and result.status == "ok" and result.rows
 
 
+def test_the_insight_step_takes_the_inventorys_nat_gateways(sample_root: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    app = load_handler("query", monkeypatch, query_env(sample_root, tmp_path))
+    ev = {**event("insight.json"), "insight": "nat_gateway"}
+
+    def total(extra: dict) -> int:
+        rows = InsightResult.model_validate(app.lambda_handler({**ev, **extra}, FakeContext())).rows
+        return next(r["bytes"] for r in rows if r["kind"] == "total")
+
+    records = total({})
+    assert records > 0  # the records' rule finds the sample's NAT gateway
+    inventory = {"report_date": "2026-11-20", "inventory_key": "2026-11-20/inventory.json", "available": True}
+    assert total({"inventory": {**inventory, "nat_interfaces": []}}) == 0  # the inventory knows no NAT gateway
+    assert total({"inventory": {"Error": "States.TaskFailed", "Cause": "denied"}}) == records  # its caught error
+    assert total({"inventory": {**inventory, "available": False, "inventory_key": None}}) == records
+
+
 def test_query_local_mode_generates_sample_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = query_env(tmp_path / "flowlogs", tmp_path / "work")
     env |= {"FLOWDIGEST_SAMPLE_DAYS": "2", "FLOWDIGEST_SAMPLE_RECORDS": "2000", "FLOWDIGEST_INSIGHTS": "headline"}

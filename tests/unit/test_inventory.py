@@ -86,11 +86,35 @@ def test_unknown_addresses_stay_addresses(index: NameIndex) -> None:
 
 
 def test_grouping_keys_put_one_service_in_one_row(index: NameIndex) -> None:
-    assert index.group_for("10.0.1.130") == index.group_for("10.0.1.131") == "ecs_task:cart"
-    assert index.group_for("10.0.1.17") == "instance:checkout-api-asg"
-    assert index.group_for("eni-0aa1bb2cc3dd4ee5f") == "instance:general"  # EKS node group
-    assert index.group_for("eni-f9ba99bf") == "instance:i-0598c7d356eba48d7"
+    assert index.group_for("10.0.1.130") == index.group_for("10.0.1.131") == (
+        "ecs_task", "cart", "aws:ecs:serviceName")
+    assert index.group_for("10.0.1.17") == ("instance", "checkout-api-asg", "aws:autoscaling:groupName")
+    assert index.group_for("eni-0aa1bb2cc3dd4ee5f") == ("instance", "general", "eks:nodegroup-name")
+    assert index.group_for("eni-f9ba99bf") == ("instance", "i-0598c7d356eba48d7", None)
     assert index.group_for("10.0.9.9") != index.group_for("10.0.9.8")
+    assert index.group_for("eni-0123456789abcdef0") == ("unknown", "eni-0123456789abcdef0", None)
+
+
+def test_forty_tasks_of_one_service_are_one_row(tmp_path: Path) -> None:
+    from flowdigest.naming import by_resource
+
+    tasks = [{"NetworkInterfaceId": f"eni-0{k:016x}", "InterfaceType": "interface", "Status": "in-use",
+              "Description": f"arn:aws:ecs:us-east-1:123456789012:attachment/{k:08x}-1111-2222-3333-444455556666",
+              "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": f"10.0.3.{k + 10}"}],
+              "TagSet": [{"Key": "aws:ecs:serviceName", "Value": "checkout"},
+                         {"Key": "aws:ecs:clusterName", "Value": "prod"}]} for k in range(40)]
+    db = {"NetworkInterfaceId": "eni-0db", "Description": "RDSNetworkInterface", "RequesterId": "amazon-rds",
+          "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": "10.0.4.5"}], "TagSet": []}
+    (tmp_path / "enis.json").write_text(json.dumps({"NetworkInterfaces": [*tasks, db]}))
+    day = {t["NetworkInterfaceId"]: 1000 + k for k, t in enumerate(tasks)} | {"eni-0db": 5000, "eni-0gone": 7}
+    rows = by_resource(NameIndex(read_dir(tmp_path)), day)
+    assert [(r.name, r.type, r.grouped_by, r.interfaces, r.bytes) for r in rows] == [
+        ("checkout", "ecs_task", "aws:ecs:serviceName", 40, sum(range(1000, 1040))),
+        ("RDS eni-0db", "rds", None, 1, 5000),
+        ("eni-0gone", "unknown", None, 1, 7),  # deleted before the snapshot: its own row, never guessed
+    ]
+    assert rows[0].interface_ids[0] == tasks[39]["NetworkInterfaceId"]  # busiest first
+    assert sorted(rows[0].interface_ids) == sorted(t["NetworkInterfaceId"] for t in tasks)
 
 
 def test_routes_and_endpoints() -> None:

@@ -156,12 +156,15 @@ class NameEntry(_Model):
 
 
 class ResourceBytes(_Model):
-    """One row of top talkers by resource: an ECS service, ASG or node group, else one resource."""
+    """One row of top talkers by resource: an ECS service, ASG or node group (40 tasks of one
+    service are one row), else one resource; an interface the inventory lacks is its own row."""
 
-    name: str
-    type: str
+    name: str  # the service / group name, else the resource's label, else the interface id
+    type: NameType
+    grouped_by: str | None  # the tag that grouped it (aws:ecs:serviceName, …); None: one resource
     interfaces: int  # its interfaces that wrote records that day
-    bytes: int  # bytes on those interfaces (in and out)
+    interface_ids: list[str]  # those interfaces (raw ids), busiest first; the first 100 of a larger group
+    bytes: int  # bytes on those interfaces (in and out, as each interface's records count them)
 
 
 class InventoryOutput(_Model):
@@ -175,6 +178,10 @@ class InventoryOutput(_Model):
     named_share: float | None = None  # the day's bytes on interfaces the inventory names
     resources: list[ResourceBytes] = Field(default_factory=list)  # top talkers by resource
     athena_billed_bytes: int | None = None  # what Athena billed for its query; None: not on Athena
+    # The NAT gateway rule for the insight queries (naming.nat_rule): the day's interfaces that
+    # are NAT gateways' and their private addresses; None: the records decide (no inventory)
+    nat_interfaces: list[str] | None = None
+    nat_addresses: list[str] = Field(default_factory=list)
 
 
 class Report(_Model):
@@ -196,6 +203,8 @@ class Report(_Model):
     names: dict[str, NameEntry] = Field(default_factory=dict)  # address / interface id -> resource
     scope: dict[str, list[str]] = Field(default_factory=dict)  # filters applied: account, region, vpc -> ids
     breakdown: Breakdown = Field(default_factory=Breakdown)
+    # the top talkers by resource, beside insights.top_talkers' rows by address pair (empty without inventory)
+    top_talkers_by_resource: list[ResourceBytes] = Field(default_factory=list)
 
 
 class RenderOutput(_Model):

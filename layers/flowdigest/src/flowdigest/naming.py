@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowdigest.inventory import NameIndex, Routes, Snapshot, coverage
+from flowdigest.inventory.names import Group
 from flowdigest.models import InventoryOutput, NameEntry, ResourceBytes
 from flowdigest.store import Store
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from flowdigest.insights.base import Context
 
 RESOURCE_ROWS = 10  # rows of top talkers by resource
+RESOURCE_IDS = 100  # interface ids kept per row (the busiest): the step payloads stay small
 
 
 def is_key(value: Any) -> bool:
@@ -41,8 +43,7 @@ def name_of(ctx: Context, key: str | None) -> str | None:
     """The label of an address / interface id; None when there is none to show."""
     if key is None or ctx.names is None:
         return None
-    res = ctx.names.resource(key)
-    return res.label.name if res is not None else None
+    return ctx.names.entry(key, ctx.service_tags.get(key))["name"]  # a public address: its AWS service
 
 
 def shown(ctx: Context, key: str | None) -> str:
@@ -67,14 +68,27 @@ def service_tags(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {r["address"]: r["service"] for r in rows if is_key(r.get("address")) and r.get("service")}
 
 
+def keys_in(value: Any) -> Iterator[str]:
+    """Every address / interface id in a value, however deep (a finding's evidence nests them)."""
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from keys_in(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from keys_in(v)
+    elif is_key(value):
+        yield value
+
+
 def report_names(index: NameIndex | None, row_groups: Iterable[Iterable[Mapping[str, Any]]],
                  ) -> dict[str, NameEntry]:
     """report.json's `names`: an entry for every address / interface id in these rows (insight
-    rows, finding rows: whatever the report shows). Empty without an inventory."""
+    rows, findings, the rows by resource: whatever the report shows), at any depth. Empty
+    without an inventory."""
     if index is None:
         return {}
     rows = [r for group in row_groups for r in group]
-    keys = sorted({v for r in rows for v in r.values() if is_key(v)})
+    keys = sorted(set(keys_in(rows)))
     return {k: NameEntry.model_validate(v) for k, v in index.names_for(keys, service_tags(rows)).items()}
 
 
@@ -91,15 +105,43 @@ def survey(day: dt.date, snapshot: Snapshot, key: str | None, interface_rows: li
     cov = coverage(index, by_interface, by_interface)
     lines = list(cov.lines) if has_interfaces else [
         "names: the flow log's format has no interface-id, so coverage is unknown"]
-    groups: dict[str, list[int]] = {}
-    for eni, b in by_interface.items():
-        groups.setdefault(index.group_for(eni), []).append(b)
-    top = sorted(groups.items(), key=lambda g: (-sum(g[1]), g[0]))[:RESOURCE_ROWS]
-    resources = [ResourceBytes(name=g.split(":", 1)[1], type=g.split(":", 1)[0], interfaces=len(b), bytes=sum(b))
-                 for g, b in top]
+    nat = nat_rule(index, interface_rows)
     return InventoryOutput(report_date=day, inventory_key=key, available=True,
                            data_health=[*lines, *snapshot.gaps], named_share=cov.named_share,
-                           resources=resources)
+                           resources=by_resource(index, by_interface),
+                           nat_interfaces=None if nat is None else nat[0], nat_addresses=nat[1] if nat else [])
+
+
+def nat_rule(index: NameIndex, interface_rows: list[dict[str, Any]]) -> tuple[list[str], list[str]] | None:
+    """The day's NAT gateway interfaces, by the inventory's InterfaceType (one it calls a NAT
+    gateway's is one even without a translated record; an EKS node's, translated, is not),
+    and their private addresses. An interface the inventory does not know (deleted before the
+    snapshot, another account's) keeps the records' rule (`nat_by_records`). None when the
+    snapshot has neither interfaces nor NAT gateways to tell."""
+    snap = index.snapshot
+    if not (snap.has("NetworkInterfaces") or snap.has("NatGateways")):
+        return None
+    nat: list[str] = []
+    for r in interface_rows:
+        eni = r.get("interface_id")
+        res = index.resource(eni) if eni else None
+        if eni and (res.label.type == "nat_gateway" if res is not None else bool(r.get("nat_by_records"))):
+            nat.append(eni)
+    addresses = {a for e in nat if (res := index.resource(e)) is not None for a in res.interface.private_ips}
+    return sorted(nat), sorted(addresses)
+
+
+def by_resource(index: NameIndex, by_interface: Mapping[str, int]) -> list[ResourceBytes]:
+    """Top talkers by resource: the interfaces' bytes summed per NameIndex.group_for row, the
+    largest RESOURCE_ROWS (ties by type, then name)."""
+    groups: dict[Group, list[tuple[int, str]]] = {}
+    for eni, b in by_interface.items():
+        groups.setdefault(index.group_for(eni), []).append((b, eni))
+    top = sorted(groups.items(), key=lambda g: (-sum(b for b, _ in g[1]), g[0].type, g[0].name))[:RESOURCE_ROWS]
+    return [ResourceBytes(name=g.name, type=g.type, grouped_by=g.grouped_by, interfaces=len(members),
+                          interface_ids=[e for _, e in sorted(members, key=lambda m: (-m[0], m[1]))][:RESOURCE_IDS],
+                          bytes=sum(b for b, _ in members))
+            for g, members in top]
 
 
 @dataclass(frozen=True)

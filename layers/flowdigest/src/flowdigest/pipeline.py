@@ -119,10 +119,17 @@ def _billed_since(engine: QueryEngine, before: int | None) -> int | None:
     return None if after is None or before is None else after - before
 
 
-def _query(engine: QueryEngine, name: str, day: dt.date) -> list[dict[str, Any]]:
+def _query(engine: QueryEngine, name: str, day: dt.date, nat: queries.NatRule | None = None) -> list[dict[str, Any]]:
     """Run the query `name` (an insight's, or sql/<name>.sql) for `day` over the engine's tables."""
     return engine.query(queries.render(name, day, flow_logs=engine.flow_logs_table, rollup=engine.rollup_table,
-                                       scope=engine.scope))
+                                       scope=engine.scope, nat=nat))
+
+
+def nat_rule(inventory: InventoryOutput | None) -> queries.NatRule | None:
+    """The inventory step's NAT gateways for the insight queries; None: the records decide."""
+    if inventory is None or inventory.nat_interfaces is None:
+        return None
+    return queries.NatRule(tuple(inventory.nat_interfaces), tuple(inventory.nat_addresses))
 
 
 def day_totals(engine: QueryEngine, plan: DayPlan) -> Totals:
@@ -183,28 +190,30 @@ def _breakdown_rows(engine: QueryEngine, plan: DayPlan) -> dict[str, Any]:
             "places": breakdown.places(_query(engine, "places", plan.report_date))}
 
 
-def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str) -> InsightResult:
-    """Run one insight's query over the day's rollup."""
+def run_insight(engine: QueryEngine, plan: DayPlan, insight_id: str,
+                inventory: InventoryOutput | None = None) -> InsightResult:
+    """Run one insight's query over the day's rollup; with the inventory step's output, its
+    NAT gateways are the queries' (nat_rule)."""
     check_insights([insight_id])
     if insight_id in plan.skipped:
         return InsightResult(id=insight_id, status="skipped", reason=plan.skipped[insight_id])
     before = _billed(engine)  # one insight at a time on Athena (a Lambda each), so the difference is its own
-    rows = _query(engine, insight_id, plan.report_date)
+    rows = _query(engine, insight_id, plan.report_date, nat_rule(inventory))
     return InsightResult(id=insight_id, status="ok", rows=rows, athena_billed_bytes=_billed_since(engine, before))
 
 
-def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
-                 progress: Progress = _quiet) -> list[InsightResult]:
+def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1, progress: Progress = _quiet,
+                 inventory: InventoryOutput | None = None) -> list[InsightResult]:
     """Every runnable insight of the plan, in plan order; `workers` queries at a time (the
     small rollup queries leave cores idle one by one; the engine must allow it)."""
     if workers <= 1 or len(plan.insights) <= 1:
         results = []
         for i in plan.insights:
-            results.append(run_insight(engine, plan, i))
+            results.append(run_insight(engine, plan, i, inventory))
             progress(f"insight {i}: {results[-1].status}")
         return results
     with ThreadPoolExecutor(workers) as pool:
-        futures = {i: pool.submit(run_insight, engine, plan, i) for i in plan.insights}
+        futures = {i: pool.submit(run_insight, engine, plan, i, inventory) for i in plan.insights}
         for i, future in futures.items():
             progress(f"insight {i}: {future.result().status}")
         return [f.result() for f in futures.values()]
@@ -212,7 +221,8 @@ def run_insights(engine: QueryEngine, plan: DayPlan, *, workers: int = 1,
 
 def inventory_step(engine: QueryEngine, plan: DayPlan, snapshot: Snapshot, store: Store) -> InventoryOutput:
     """Store the day's inventory snapshot beside its report; read the day's bytes per interface
-    from the rollup (one small query) for the coverage lines and top talkers by resource."""
+    from the rollup (one small query) for the coverage lines, top talkers by resource and the
+    NAT gateway rule the insight queries then use. It runs before the insights, as in AWS."""
     key = f"{plan.report_date.isoformat()}/inventory.json"
     store.write_bytes(key, snapshot.model_dump_json(indent=1).encode(), "application/json")
     has_interfaces = "interface_id" in plan.columns

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from importlib import resources
 
 import sqlglot
@@ -84,6 +85,53 @@ class _PublicAddress:
         return f"({column} IS NOT NULL AND NOT regexp_like({column}, '{_NOT_PUBLIC_RE}'))"
 
 
+# Which interfaces are NAT gateways'. Without an inventory, the records say: an interface with
+# a translated record (packet address <> record address) and no instance id (an EKS node's
+# pods are translated too, but its records carry the node's instance id). With one, its
+# InterfaceType does (NatRule): the queries then read the list it gives.
+_NAT_BY_RECORDS = "((dst_translated OR src_translated) AND instance_id IS NULL)"
+
+
+@dataclass(frozen=True)
+class NatRule:
+    """The NAT gateway interfaces and their private addresses, as the day's inventory knows them
+    (naming.nat_rule); the queries' `{nat_record}` and `{nat_private:…}` read them."""
+
+    interfaces: tuple[str, ...]
+    addresses: tuple[str, ...] = ()
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    """String literals, quotes doubled: the ids come from flow logs and inventory files."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+class _NatRecord:
+    """`{nat_record}`: true on a record that makes its interface a NAT gateway's (the queries
+    take bool_or of it over the interface)."""
+
+    def __init__(self, rule: NatRule | None) -> None:
+        self.rule = rule
+
+    def __format__(self, _: str) -> str:
+        if self.rule is None:
+            return _NAT_BY_RECORDS
+        return f"(interface_id IN ({_sql_list(self.rule.interfaces)}))" if self.rule.interfaces else "false"
+
+
+class _NatPrivate:
+    """`{nat_private:column}`: true when the column holds a NAT gateway's private address that
+    the inventory gives (without one, the queries learn them from the translated records)."""
+
+    def __init__(self, rule: NatRule | None) -> None:
+        self.rule = rule
+
+    def __format__(self, column: str) -> str:
+        if self.rule is None or not self.rule.addresses:
+            return "false"
+        return f"({column} IN ({_sql_list(self.rule.addresses)}))"
+
+
 # The pipeline's own queries in sql/ (the insights' are in their folders, insights/<id>/).
 PIPELINE_QUERIES: tuple[str, ...] = ("daily_rollup", "totals", "interface_bytes", "breakdown", "places",
                                     "tgw_rollup")
@@ -107,9 +155,11 @@ def sql_text(name: str) -> str:
 
 
 def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str = "daily_rollup",
-           limit: int = ROW_LIMIT, scope: Scope | None = None, tgw_flow_logs: str = TGW_FLOW_LOGS) -> str:
-    """The query `name` for `day`, in Athena's dialect. Values come from a date, ints and
-    validated ids only (`scope`: the rollup's filters)."""
+           limit: int = ROW_LIMIT, scope: Scope | None = None, tgw_flow_logs: str = TGW_FLOW_LOGS,
+           nat: NatRule | None = None) -> str:
+    """The query `name` for `day`, in Athena's dialect. Values come from a date, ints, validated
+    ids (`scope`: the rollup's filters) and the NAT rule's quoted ids and addresses only; `nat`:
+    the inventory's NAT gateways (None: the records decide)."""
     return sql_text(name).format(
         flow_logs=flow_logs,
         tgw_flow_logs=tgw_flow_logs,
@@ -123,6 +173,8 @@ def render(name: str, day: dt.date, *, flow_logs: str = "flow_logs", rollup: str
         is_public=_PublicAddress(),
         scope=(scope or Scope()).predicate(),
         tgw_scope=(scope or Scope()).tgw_predicate(),
+        nat_record=_NatRecord(nat),
+        nat_private=_NatPrivate(nat),
     )
 
 

@@ -7,7 +7,7 @@ Its layout is documented in the README, and as a JSON Schema in docs/report.sche
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from flowdigest import __version__, breakdown, naming
@@ -54,9 +54,11 @@ def athena_billed(plan: DayPlan, results: list[InsightResult], inventory: naming
 
 
 def context(plan: DayPlan, prices: Prices, totals: Totals, config: FindingsConfig | None = None,
-            inventory: naming.DayNames | None = None, athena_billed_bytes: int | None = None) -> Context:
+            inventory: naming.DayNames | None = None, athena_billed_bytes: int | None = None,
+            results: Iterable[InsightResult] = ()) -> Context:
     return Context(report_date=plan.report_date, prices=prices, total_bytes=totals.bytes,
                    athena_billed_bytes=athena_billed_bytes,
+                   service_tags=naming.service_tags(r for res in results for r in res.rows),
                    history_days=list(plan.history_days), hours_present=list(plan.hours_present),
                    fields=list(plan.columns), source_bytes=plan.source_bytes, findings_config=config,
                    names=inventory.index if inventory else None, routes=inventory.routes if inventory else None,
@@ -89,12 +91,13 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
           config: FindingsConfig | None = None, inventory: naming.DayNames | None = None) -> Report:
     by_id = {r.id: r for r in results}
     totals = plan.totals or no_totals()
-    ctx = context(plan, prices, totals, config, inventory, athena_billed(plan, results, inventory))
+    ctx = context(plan, prices, totals, config, inventory, athena_billed(plan, results, inventory), results)
     # report order; an insight not asked for has no result
     insights = {i: _entry(insight, by_id[i], ctx) for i, insight in INSIGHTS.items() if i in by_id}
     head = next((r for i, r in insights.items() if INSIGHTS[i].is_headline and r.status == "ok"), None)
     found, found_summary = findings(insights, ctx)
     found = breakdown.locate(found, plan.places)
+    by_resource = list(ctx.inventory.resources) if ctx.inventory else []
     return Report(
         report_date=plan.report_date,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -114,7 +117,9 @@ def build(plan: DayPlan, results: list[InsightResult], prices: Prices,
         insights=insights,
         findings=found,
         findings_summary=found_summary,
-        names=naming.report_names(ctx.names, (r.rows for r in insights.values())),
+        names=naming.report_names(ctx.names, [*(r.rows for r in insights.values()),
+                                              [f.model_dump() for f in found], [r.model_dump() for r in by_resource]]),
+        top_talkers_by_resource=by_resource,
         scope=plan.scope,
         breakdown=breakdown.build(plan.scope_rows, found, plan.places),
     )
@@ -125,7 +130,7 @@ def figures(rep: Report, plan: DayPlan, prices: Prices, config: FindingsConfig |
     """The charts of the insights that ran, in report order. A day without one data record
     (say, only NODATA) draws no chart of its traffic: each would be empty, and the summary
     lines already say there was none; the headline's still shows the earlier days, if any."""
-    ctx = context(plan, prices, rep.totals, config, inventory)
+    ctx = context(plan, prices, rep.totals, config, inventory, results=rep.insights.values())
     idle = rep.totals.flows == 0
     for i, entry in rep.insights.items():
         insight = INSIGHTS[i]

@@ -125,11 +125,12 @@ def _run_locked(source: Path, report_date: dt.date, out: Path, *, charts: bool, 
     early = _start_browser_early() if charts else None
     try:
         plan = pipeline.prepare(engine, report_date, insights, rebuild_history=rebuild_history, progress=progress)
-        results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress)
         names = None
         if inventory is not None:
             store = LocalStore(out)
             names = naming.DayNames.load(pipeline.inventory_step(engine, plan, inventory, store), store)
+        results = pipeline.run_insights(engine, plan, workers=QUERY_WORKERS, progress=progress,
+                                        inventory=names.output if names else None)
     finally:
         if early is not None:
             early.join()  # started or failed: never left half-started at exit

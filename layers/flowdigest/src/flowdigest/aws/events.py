@@ -55,10 +55,19 @@ class PrepareEvent(_Event):
         return dates.yesterday(self.scheduled_time or now)
 
 
+class StepError(_Event):
+    """What a state's Catch puts at its ResultPath."""
+
+    Error: str
+    Cause: str | None = None
+
+
 class InsightEvent(_Event):
     step: Literal["insight"]
     plan: DayPlan
     insight: str
+    # the Inventory step's output (its NAT gateways are the queries'), its caught error, or none
+    inventory: InventoryOutput | StepError | None = None
 
 
 class InventoryEvent(_Event):
@@ -68,13 +77,6 @@ class InventoryEvent(_Event):
 
 class QueryEvent(_Event):
     request: PrepareEvent | InsightEvent | InventoryEvent = Field(discriminator="step")
-
-
-class StepError(_Event):
-    """What a state's Catch puts at its ResultPath."""
-
-    Error: str
-    Cause: str | None = None
 
 
 class RenderEvent(_Event):

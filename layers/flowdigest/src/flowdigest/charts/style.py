@@ -71,3 +71,24 @@ def top_bars(title: str, subtitle: str, labels: list[str], values: list[float], 
     fig.update_xaxes(title_text=axis_title)
     fig.update_yaxes(type="category", tickfont={"size": 15})
     return fig
+
+
+def top_bars_side_by_side(title: str, subtitle: str, panels: Sequence[tuple[str, list[str], list[float]]], *,
+                          colors: Sequence[str] = COLORS) -> go.Figure:
+    """Two (or more) top-N byte charts beside each other, one heading each: (heading, labels, values)."""
+    from plotly.subplots import make_subplots
+
+    base = figure(title, subtitle)
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.26 / len(panels),
+                        subplot_titles=[p[0] for p in panels], figure=base)
+    for col, ((_, labels, values), color) in enumerate(zip(panels, colors, strict=False), 1):
+        if not values:
+            continue
+        div, unit = byte_divisor(values)
+        fig.add_bar(y=[shorten(x, 32) for x in reversed(labels)], x=[v / div for v in reversed(values)],
+                    orientation="h", marker_color=color, text=[human_bytes(v) for v in reversed(values)],
+                    textposition="auto", showlegend=False, row=1, col=col)
+        fig.update_xaxes(title_text=unit, row=1, col=col)
+        fig.update_yaxes(type="category", tickfont={"size": 14}, row=1, col=col)
+    fig.update_annotations(font={"size": 18})
+    return fig

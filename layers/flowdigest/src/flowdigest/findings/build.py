@@ -105,13 +105,26 @@ def _nat_id(ctx: Context, interface_id: str) -> str:
     return interface_id
 
 
+def _nat_label(ctx: Context, interface_id: str) -> str:
+    """The NAT gateway of an interface as a line shows it: "egress-nat (nat-…)", else its id."""
+    nat, name = _nat_id(ctx, interface_id), _name(ctx, interface_id)
+    return f"{name} ({nat})" if name and name != nat else nat
+
+
+def _shown(ctx: Context, key: str) -> str:
+    """An interface or address in a line: "name (id)" where the inventory names it."""
+    name = _name(ctx, key)
+    return f"{name} ({key})" if name and key not in name else name or key
+
+
 def _nat_cross_az(r: dict[str, Any], ctx: Context) -> Finding:
     res = _sender(ctx, r)
     nat = _nat_id(ctx, r["peer_id"])
     return Finding(kind="nat_cross_az", severity="medium", resource=res, bytes=r["bytes"],
-                   title=f"{_label(res)} in {r['az_id']} uses the NAT gateway {nat} in {r['peer_az']}",
+                   title=f"{_label(res)} in {r['az_id']} uses the NAT gateway {_nat_label(ctx, r['peer_id'])} "
+                         f"in {r['peer_az']}",
                    usd_per_day=per_gb_cost(r["bytes"], ctx.prices.cross_az_per_gb) * 2,
-                   fix=f"Route {res.id} to a NAT gateway in its own AZ ({r['az_id']}) instead of {nat}.",
+                   fix=f"Route {_label(res)} to a NAT gateway in its own AZ ({r['az_id']}) instead of {nat}.",
                    evidence={"nat_gateway": nat, "nat_interface": r["peer_id"], "nat_az_id": r["peer_az"],
                              "flows": r["flows"]})
 
@@ -138,7 +151,7 @@ def _internet(r: dict[str, Any], ctx: Context) -> Finding:
     return Finding(kind="internet_egress", severity="low", resource=res, bytes=r["bytes"],
                    title=f"{_label(res)} sends {human_bytes(r['bytes'])} a day to the internet",
                    usd_per_day=per_gb_cost(r["bytes"], ctx.prices.internet_egress_per_gb),
-                   fix=f"Review what {res.id} sends to its {r['distinct_count']} internet destinations: "
+                   fix=f"Review what {_label(res)} sends to its {r['distinct_count']} internet destinations: "
                        "cache, compress or serve it through a CDN.",
                    evidence={"destinations": r["distinct_count"], "flows": r["flows"], **note})
 
@@ -164,29 +177,29 @@ def _exposed(r: dict[str, Any], ctx: Context) -> Finding:
     res = _resource(ctx, "interface", r)
     return Finding(kind="exposed_port", severity="high", resource=res,
                    title=f"Port {r['port']} on {_label(res)} accepts connections from the internet",
-                   fix=f"Restrict the security group of {res.id} on port {r['port']} to known sources.",
+                   fix=f"Restrict the security group of {_label(res)} on port {r['port']} to known sources.",
                    evidence={"port": r["port"], "sources": r["distinct_count"], "flows": r["flows"]})
 
 
 def _scan(r: dict[str, Any], ctx: Context) -> Finding:
     found = bool(r["accepted"])
-    src = r["resource_id"]
+    src = _shown(ctx, r["resource_id"])
     fix = (f"Check what {src} reached on the listening ports that accepted it and close them in the security group."
            if found else f"Nothing accepted it; block {src} in the network ACL if it keeps on.")
     return Finding(kind="port_scan", severity="high" if found else "low",
                    resource=_resource(ctx, "address", r), bytes=r["bytes"],
                    title=f"{src} probed {r['distinct_count']} ports and {r['distinct_other']} addresses"
                          + (" and was accepted on a listening port" if found else ""),
-                   fix=fix, evidence={"address": src, "ports": r["distinct_count"],
+                   fix=fix, evidence={"address": r["resource_id"], "ports": r["distinct_count"],
                                       "addresses": r["distinct_other"], "flows": r["flows"], "accepted": found})
 
 
 def _new_destination(r: dict[str, Any], ctx: Context) -> Finding:
-    dest = r["resource_id"]
+    dest = _shown(ctx, r["resource_id"])
     return Finding(kind="new_external_destination", severity="medium", resource=_resource(ctx, "address", r),
                    bytes=r["bytes"], title=f"New destination {dest} received {human_bytes(r['bytes'])}",
                    fix=f"Confirm the transfer to {dest} is expected, then suppress it in the config.",
-                   evidence={"destination": dest, "senders": r["distinct_count"], "flows": r["flows"],
+                   evidence={"destination": r["resource_id"], "senders": r["distinct_count"], "flows": r["flows"],
                              "history_days": len(ctx.history_days)})
 
 

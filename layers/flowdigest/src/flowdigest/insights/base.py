@@ -35,6 +35,7 @@ class Context:
     hours_present: list[int] = field(default_factory=list)
     # The day's network inventory (issue 13): None when there is none, or it was unavailable.
     names: NameIndex | None = None  # addresses and interfaces -> resources
+    service_tags: dict[str, str] = field(default_factory=dict)  # public address -> AWS service tag (rows')
     routes: Routes | None = None  # route tables, gateway endpoints, NAT gateways (findings)
     # The findings (issue 14): the day's flow-log columns (empty: unknown), the delivered bytes and
     # the thresholds and suppressions (a findings.config.FindingsConfig; None: the defaults).

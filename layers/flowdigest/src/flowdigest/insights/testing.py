@@ -30,16 +30,18 @@ def _create(con: Any, table: str, schema: Mapping[str, str], rows: list[Row], de
                         [[{**defaults, **r}.get(c) for c in schema] for r in rows])
 
 
-def _fetch(con: Any, name: str, day: dt.date) -> list[dict[str, Any]]:
-    cursor = con.execute(queries.to_duckdb(queries.render(name, day)))
+def _fetch(con: Any, name: str, day: dt.date, nat: queries.NatRule | None) -> list[dict[str, Any]]:
+    cursor = con.execute(queries.to_duckdb(queries.render(name, day, nat=nat)))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def run(name: str, *, rollup_rows: list[Row] | None = None, record_rows: list[Row] | None = None,
-        tgw_record_rows: list[Row] | None = None, day: dt.date = DAY) -> list[dict[str, Any]]:
+        tgw_record_rows: list[Row] | None = None, day: dt.date = DAY,
+        nat: queries.NatRule | None = None) -> list[dict[str, Any]]:
     """Query `name` (an insight id, or a pipeline query) for `day` over the rows given
-    (`tgw_record_rows`: Transit Gateway records, folded by tgw_rollup.sql beside them)."""
+    (`tgw_record_rows`: Transit Gateway records, folded by tgw_rollup.sql beside them); `nat`:
+    the inventory's NAT gateways (None: the records decide)."""
     import duckdb
 
     con = duckdb.connect()
@@ -56,5 +58,5 @@ def run(name: str, *, rollup_rows: list[Row] | None = None, record_rows: list[Ro
     else:
         _create(con, "daily_rollup", queries.ROLLUP_SCHEMA, rollup_rows or [],
                 {"dt": day.isoformat(), "log_status": "OK", "flows": 1})
-    return _fetch(con, name, day)
+    return _fetch(con, name, day, nat)
 

@@ -30,8 +30,11 @@ _TGW = re.compile(r"(tgw-attach-[0-9a-f]+)")
 _NAT = re.compile(r"(nat-[0-9a-f]+)")
 _VPCE = re.compile(r"(vpce-[0-9a-f]+)")
 
-# Tags that put many interfaces of one thing into one row of a by-resource table.
-GROUP_TAGS: tuple[str, ...] = ("aws:ecs:serviceName", "aws:autoscaling:groupName", "eks:nodegroup-name")
+# Tags that put many interfaces of one thing into one row of a by-resource table, and what
+# such a row is.
+GROUP_KINDS: dict[str, str] = {"aws:ecs:serviceName": "ECS service", "aws:autoscaling:groupName": "auto-scaling group",
+                               "eks:nodegroup-name": "EKS node group"}
+GROUP_TAGS: tuple[str, ...] = tuple(GROUP_KINDS)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Label:
     name: str
     type: NameType
     group: str  # the by-resource table's row: one service / ASG / node group, else the name
+    grouped_by: str | None = None  # the tag of GROUP_TAGS that made the row (None: one resource)
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,8 @@ def label(eni: Interface, look: Lookups) -> Label:
 
     def make(name: str, typ: NameType, tags: Mapping[str, str] | None = None) -> Label:
         tags = tags if tags is not None else eni.tags
-        group = next((f"{typ}:{tags[t]}" for t in GROUP_TAGS if tags.get(t)), f"{typ}:{name}")
-        return Label(name, typ, group)
+        tag = next((t for t in GROUP_TAGS if tags.get(t)), None)
+        return Label(name, typ, f"{typ}:{tags[tag]}" if tag else f"{typ}:{name}", tag)
 
     if kind == "transit_gateway" or desc.startswith("Network Interface for Transit Gateway Attachment"):
         m = _TGW.search(desc)

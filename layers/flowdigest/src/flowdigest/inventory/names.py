@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flowdigest.inventory.labels import Label, Lookups, label
 from flowdigest.inventory.models import Interface, NameType, Snapshot
@@ -100,15 +101,23 @@ class NameIndex:
         tags = {normal(a): s for a, s in (service_tags or {}).items() if s and s != "-"}
         return {k: self.entry(k, tags.get(normal(k))) for k in dict.fromkeys(keys) if k and k != "-"}
 
-    def group_for(self, key: str, service: str | None = None) -> str:
+    def group_for(self, key: str, service: str | None = None) -> Group:
         """The by-resource table's row for an address or interface: ECS service, ASG, node group,
-        else the resource's label; an unknown address is its own row."""
+        else the resource's label; an unknown address or interface is its own row."""
         res = self.resource(key) if self.snapshot.available else None
         if res is not None:
-            return res.label.group
+            return Group(res.label.type, res.label.group.split(":", 1)[1], res.label.grouped_by)
         if service and _is_public(key):
-            return f"aws_service:{service}"
-        return f"unknown:{normal(key)}"
+            return Group("aws_service", service, None)
+        return Group("unknown", normal(key), None)
+
+
+class Group(NamedTuple):
+    """One row of a by-resource table: what it is, its name, and the tag that grouped it."""
+
+    type: NameType
+    name: str
+    grouped_by: str | None  # aws:ecs:serviceName, aws:autoscaling:groupName, …; None: one resource
 
 
 def _entry(name: str | None, typ: NameType, interface_id: str | None = None, instance_id: str | None = None,

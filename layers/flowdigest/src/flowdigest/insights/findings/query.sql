@@ -27,7 +27,7 @@ WITH today AS (
         {is_public:srcaddr} AS src_public,
         {is_public:dstaddr} AS dst_public,
         interface_id IS NOT NULL AND COALESCE(bool_or(
-            rollup_set = 'flows' AND "action" = 'ACCEPT' AND (src_translated OR dst_translated) AND instance_id IS NULL)
+            rollup_set = 'flows' AND "action" = 'ACCEPT' AND {nat_record})
             OVER (PARTITION BY interface_id), false) AS on_nat,
         -- the interface's subnet, VPC and AZ on each of its rows (the ingress set has none)
         CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND "action" = 'ACCEPT'

@@ -4,7 +4,8 @@
 --    makes '-' NULL) and a packet address that differs from the record's address
 --    (pkt_srcaddr <> srcaddr or pkt_dstaddr <> dstaddr: the rollup's src_translated /
 --    dst_translated). An EKS node's pods differ too, but the node's records carry its
---    instance id; without the instance-id field EKS nodes cannot be told apart.
+--    instance id; without the instance-id field EKS nodes cannot be told apart. With the
+--    day's inventory, its NAT gateway interfaces instead (`{{nat_record}}`, queries.py).
 --  * On a NAT gateway interface only the public leg counts (record addresses equal the
 --    packet addresses): the private leg is the same bytes again. Bytes both to and from
 --    the service count there, as the NAT gateway processes (and bills) both.
@@ -27,10 +28,9 @@ WITH ok AS (
         pkt_dst_aws_service, pkt_src_aws_service, traffic_path, flow_direction,
         src_translated, dst_translated, bytes, flows,
         interface_id IS NOT NULL
-            AND COALESCE(bool_or((dst_translated OR src_translated) AND instance_id IS NULL)
-                         OVER (PARTITION BY interface_id), false)
+            AND COALESCE(bool_or({nat_record}) OVER (PARTITION BY interface_id), false)
             AS on_nat,
-        COALESCE(bool_or((dst_translated OR src_translated) AND instance_id IS NULL) OVER (), false) AS nat_logged
+        COALESCE(bool_or({nat_record}) OVER (), false) AS nat_logged
     FROM {rollup}
     -- accepted records; a format without action has none known to be rejected: all count
     WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flowdigest.insights.testing import Row, run
+from flowdigest.queries import NatRule
 
 
 def _egress(service: str, path: int | None, nbytes: int, direction: str | None = "egress") -> dict:
@@ -38,4 +39,23 @@ def test_an_eks_node_is_not_a_nat_gateway() -> None:
     assert run("gateway_endpoint", record_rows=node) == [
         {"service": "S3", "path": "gateway_endpoint", "direction": "to_service", "bytes": 1000, "flows": 1},
         {"service": "S3", "path": "nat", "direction": "to_service", "bytes": 64, "flows": 1},
+    ]
+
+
+def test_with_an_inventory_its_nat_gateways_decide() -> None:
+    # the same node in a format without instance-id: the records' rule takes it for a NAT gateway;
+    # the inventory, which says it is an instance's and names no NAT gateway, does not
+    pod = {**_egress("EC2", 1, 10), "dstaddr": "10.0.2.2", "pkt_dstaddr": "10.0.2.2",
+           "pkt_srcaddr": "10.0.1.77", "pkt_dst_aws_service": None}
+    blind: list[Row] = [pod, _egress("S3", 7, 1000), _egress("S3", 1, 64)]
+    assert [r["path"] for r in run("gateway_endpoint", record_rows=blind)] == ["nat"]
+    assert run("gateway_endpoint", record_rows=blind, nat=NatRule(())) == [
+        {"service": "S3", "path": "gateway_endpoint", "direction": "to_service", "bytes": 1000, "flows": 1},
+        {"service": "S3", "path": "nat", "direction": "to_service", "bytes": 64, "flows": 1},
+    ]
+    # an interface the inventory says is a NAT gateway's, with no translated record: its public leg counts
+    nat_leg: Row = {**_egress("S3", None, 500), "interface_id": "eni-nat", "srcaddr": "10.0.0.9",
+                    "pkt_srcaddr": "10.0.0.9"}
+    assert run("gateway_endpoint", record_rows=[nat_leg, _egress("S3", 1, 64)], nat=NatRule(("eni-nat",))) == [
+        {"service": "S3", "path": "nat", "direction": "to_service", "bytes": 500, "flows": 1},
     ]

@@ -33,7 +33,7 @@ def details(rows: Rows, ctx: Context) -> list[str]:
             out.append(f"internal {shown(ctx, r['address'])}: {human_bytes(r['bytes'])} "
                        f"≈ {usd(ctx.prices.nat_cost(r['bytes']))}")
         elif r["kind"] == "destination":
-            svc = f" ({r['service']})" if r.get("service") else ""
+            svc = f" ({r['service']})" if r.get("service") and not name_of(ctx, r["address"]) else ""
             out.append(f"external {shown(ctx, r['address'])}{svc}: {human_bytes(r['bytes'])}")
     return out
 
@@ -45,7 +45,7 @@ def chart(rows: Rows, ctx: Context):
     dests = [r for r in rows if r["kind"] == "destination"]
     return top_bars("NAT gateway: top external destinations",
                     f"{human_bytes(processed)} processed ≈ {usd(ctx.prices.nat_cost(processed))}" + _senders(rows, ctx),
-                    [a + (f" ({r['service']})" if r.get("service") else "")
+                    [a + (f" ({r['service']})" if r.get("service") and not name_of(ctx, r["address"]) else "")
                      for a, r in zip(chart_labels(ctx, [(r["address"],) for r in dests]), dests, strict=True)],
                     [r["bytes"] for r in dests], empty="no traffic through a NAT gateway", color="#e36209")
 

@@ -1,12 +1,13 @@
 -- NAT gateway: bytes it processed (its public leg, both directions), the internal
 -- addresses behind them and the external addresses they reached. NAT gateway interfaces
--- are recognised as in gateway_endpoint's query.sql: an interface with a record that has
--- no instance id and whose packet address differs from its record address
--- (src_translated / dst_translated); an EKS node's pods differ too, but its records carry
--- the node's instance id (without the instance-id field, EKS nodes count as NAT). Their
--- private addresses are where the private leg of outbound packets goes: the dstaddr of
--- any dst_translated record on a NAT gateway interface (a NAT gateway may have several,
--- and there may be several NAT gateways: it is one set over all of them).
+-- are those `{{nat_record}}` marks (queries.py): with the day's inventory, the interfaces it
+-- says are NAT gateways'; without, an interface with a record that has no instance id and
+-- whose packet address differs from its record address (src_translated / dst_translated);
+-- an EKS node's pods differ too, but its records carry the node's instance id (without
+-- the instance-id field, EKS nodes count as NAT). Their private addresses are where the
+-- private leg of outbound packets goes: the dstaddr of any dst_translated record on a NAT
+-- gateway interface, and those the inventory gives (a NAT gateway may have several, and
+-- there may be several NAT gateways: it is one set over all of them).
 --
 -- One scan of the rollup: Athena (Trino) inlines WITH queries, so each reference to a
 -- query reading {rollup} would scan it again, and every scan is billed. So the rollup is
@@ -29,8 +30,7 @@ WITH ok AS (
         COALESCE(pkt_dst_aws_service, pkt_src_aws_service) AS service,
         bytes, flows,
         interface_id IS NOT NULL
-            AND COALESCE(bool_or((dst_translated OR src_translated) AND instance_id IS NULL)
-                         OVER (PARTITION BY interface_id), false)
+            AND COALESCE(bool_or({nat_record}) OVER (PARTITION BY interface_id), false)
             AS on_nat
     FROM {rollup}
     -- accepted records; a format without action has none known to be rejected: all count
@@ -44,7 +44,8 @@ sides AS (
     SELECT
         ok.*, s.side,
         bool_or(s.side = 2 AND ok.dst_translated AND ok.dstaddr IS NOT NULL)
-            OVER (PARTITION BY CASE s.side WHEN 1 THEN ok.srcaddr ELSE ok.dstaddr END) AS nat_address
+            OVER (PARTITION BY CASE s.side WHEN 1 THEN ok.srcaddr ELSE ok.dstaddr END)
+            OR {nat_private:CASE s.side WHEN 1 THEN ok.srcaddr ELSE ok.dstaddr END} AS nat_address
     FROM ok
     CROSS JOIN UNNEST(ARRAY[1, 2]) AS s(side)
     WHERE ok.on_nat

@@ -4,6 +4,7 @@ address 10.0.0.9) carries 10.0.1.5's traffic to 52.1.1.1 and the answer back."""
 from __future__ import annotations
 
 from flowdigest.insights.testing import Row, run
+from flowdigest.queries import NatRule
 
 
 def _record(eni: str, src: str, dst: str, nbytes: int, pkt_src: str | None = None,
@@ -62,3 +63,26 @@ def test_a_dash_instance_id_is_no_instance_id() -> None:
     # AWS may write a missing instance-id as '-' in Parquet: it is NULL, the NAT gateway still counts
     dashed: list[Row] = [{**r, "instance_id": "-"} for r in NAT_LEGS]
     assert run("nat_gateway", record_rows=dashed) == run("nat_gateway", record_rows=NAT_LEGS)
+
+
+def test_with_an_inventory_its_nat_gateways_are_the_nat_gateways() -> None:
+    eks_blind = [  # an EKS node's translated records without instance ids: the records' rule takes it for NAT
+        _record("eni-node", "10.0.1.7", "10.0.2.2", 700, pkt_src="10.0.1.77"),
+        _record("eni-node", "10.0.2.2", "10.0.1.7", 300, pkt_dst="10.0.1.77"),
+        _record("eni-node", "10.0.1.7", "52.2.2.2", 40),
+    ]
+    inventory = NatRule(("eni-nat",), ("10.0.0.9",))  # the inventory: eni-node is an instance's
+    assert run("nat_gateway", record_rows=[*NAT_LEGS, *eks_blind], nat=inventory) == run(
+        "nat_gateway", record_rows=NAT_LEGS)
+    # the inventory's NAT gateway counts with no translated record: its private address comes from it
+    public_leg = [r for r in NAT_LEGS if r["pkt_srcaddr"] == r["srcaddr"] and r["pkt_dstaddr"] == r["dstaddr"]]
+    assert run("nat_gateway", record_rows=public_leg) == [
+        {"kind": "total", "address": None, "service": None, "bytes": 0, "flows": 0}]
+    assert run("nat_gateway", record_rows=public_leg, nat=inventory) == [
+        {"kind": "total", "address": None, "service": None, "bytes": 150, "flows": 2},
+        {"kind": "destination", "address": "52.1.1.1", "service": None, "bytes": 150, "flows": 2},
+    ]
+    # an inventory without a NAT gateway: nothing is NAT, translated or not
+    assert run("nat_gateway", record_rows=NAT_LEGS, nat=NatRule(()))[0]["bytes"] == 0
+    # ids are quoted as literals, whatever they hold
+    assert run("nat_gateway", record_rows=NAT_LEGS, nat=NatRule(("eni-nat", "x') OR (true",)))[0]["bytes"] == 150
