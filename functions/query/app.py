@@ -19,8 +19,8 @@ from flowdigest.aws.events import InventoryEvent, PrepareEvent, parse_query
 from flowdigest.aws.observability import MetricUnit, logger, metrics, tracer
 from flowdigest.aws.settings import QuerySettings, StoreSettings
 from flowdigest.inventory import aws as inventory_aws
-from flowdigest.scope import Scope
 from flowdigest.models import InventoryOutput
+from flowdigest.scope import Scope
 
 SETTINGS = QuerySettings.from_env()  # cold start: a misconfigured function fails here, once
 ENGINE = make_engine(SETTINGS)
