@@ -202,3 +202,25 @@ def test_sample_writes_a_transit_gateway_day_only_when_asked(tmp_path: Path) -> 
     assert len(tgw_files) == 24 and {p: b for p, b in both.items() if p not in tgw_files} == plain
     report = _run(tmp_path / "tgw", DAY, tmp_path / "out")
     assert report["insights"]["transit_gateway"]["status"] == "ok"
+
+
+def test_an_organisations_sample_has_transit_gateway_traffic_between_its_accounts(tmp_path: Path) -> None:
+    """`sample --accounts --regions --tgw`: the gateway's attachments are the organisation's VPCs,
+    and the report's TGW figures are the oracle's over the records of those VPCs."""
+    from flowdigest.sample.org import org_vpcs, tgw_vpcs
+
+    out = tmp_path / "org"
+    assert cli.main(["sample", "--date", DAY.isoformat(), "--days", "1", "--records", "3000", "-q",
+                     "--accounts", "3", "--regions", "2", "--tgw", "--out", str(out)]) == 0
+    vpcs = tgw_vpcs(org_vpcs(3, 2, 1, 0))
+    assert len({v.account_id for v in vpcs}) == 3 and len({v.region for v in vpcs}) == 2
+    records = tgw_day(vpcs, DAY).records
+    report = _run(out, DAY, tmp_path / "out")
+    rows = report["insights"]["transit_gateway"]["rows"]
+    assert next(r for r in rows if r["kind"] == "once")["bytes"] == tgw_oracle.once_bytes(records)
+    want = tgw_oracle.pairs(records)
+    assert want["account_pair"] and want["region_pair"]
+    for kind in ("account_pair", "region_pair"):
+        assert _pairs(rows, kind) == dict(sorted(want[kind].items(), key=lambda kv: -kv[1])[:10]), kind
+    # each VPC attached is one of the organisation's, as its VPC flow logs name it
+    assert {v.vpc_id for v in vpcs} == {r["id"] for r in report["breakdown"]["vpcs"]}
