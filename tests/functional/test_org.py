@@ -138,7 +138,7 @@ def test_text_without_account_and_region_fields_takes_them_from_its_prefix(
 
 @pytest.mark.parametrize(("option", "value", "says"), [
     ("--account", "111122223333,12345", "account '12345' is not valid (an account ID is 12 digits)"),
-    ("--source-region", "Europe", "region 'Europe' is not valid (a Region looks like eu-west-1)"),
+    ("--region", "Europe", "region 'Europe' is not valid (a Region looks like eu-west-1)"),
     ("--vpc", "vpc-xyz", "vpc 'vpc-xyz' is not valid (a VPC ID looks like vpc-0123456789abcdef0)"),
 ])
 def test_a_bad_filter_is_one_line_and_exit_2(option: str, value: str, says: str, tmp_path: Path) -> None:

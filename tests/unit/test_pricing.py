@@ -160,7 +160,7 @@ def test_cli_bad_prices_file_is_one_line_and_exit_3(tmp_path: Path, capsys: pyte
 
 
 def test_cli_unknown_region(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["run", "--source", str(tmp_path), "--date", "2026-11-20", "--region", "xx-1", "-q"])
+    code = cli.main(["run", "--source", str(tmp_path), "--date", "2026-11-20", "--price-region", "xx-1", "-q"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == cli.EXIT_INPUT and len(err) == 1 and "unknown region 'xx-1'" in err[0]
 

@@ -90,7 +90,7 @@ def _prices(args: argparse.Namespace) -> Prices:
     from flowdigest.pricing import PricesError, resolve
 
     try:
-        return resolve(args.region, args.prices)
+        return resolve(args.price_region, args.prices)
     except PricesError as e:
         raise UserError(str(e)) from None
 
@@ -128,8 +128,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="if this day was posted with other figures, edit that Slack post in place")
     p.add_argument("--rebuild", action="store_true",
                    help="build the day's rollup again even if its files are unchanged since the last run")
-    p.add_argument("--region", default=None, metavar="REGION",
-                   help="price the findings at this AWS region's list prices (default: us-east-1; docs/prices.md)")
+    p.add_argument("--price-region", default=None, metavar="REGION",
+                   help="price the findings at this AWS Region's list prices (default: us-east-1; docs/prices.md)")
     p.add_argument("--prices", type=Path, default=None, metavar="FILE",
                    help="a TOML or JSON file of prices that replace the region's (any subset of the keys)")
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
@@ -173,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "header line (default: the header, or AWS's default format)")
     run.add_argument("--account", type=id_list("account"), default=None, metavar="ID[,ID]",
                      help="only these accounts' flow logs (12-digit ids; default: every account under --source)")
-    run.add_argument("--source-region", type=id_list("region"), default=None, metavar="R[,R]",
-                     help="only these Regions' flow logs, e.g. eu-west-1 (default: every Region; --region "
-                          "is the prices' Region)")
+    run.add_argument("--region", dest="source_region", type=id_list("region"), default=None, metavar="R[,R]",
+                     help="only these Regions' flow logs, e.g. eu-west-1 (default: every Region; "
+                          "--price-region is the prices' Region)")
     run.add_argument("--vpc", type=id_list("vpc"), default=None, metavar="VPC[,VPC]",
                      help="only these VPCs' records (needs the vpc-id field; default: every VPC)")
     _add_report_options(run)
