@@ -186,8 +186,12 @@ def test_without_action_every_insight_that_does_not_need_it_runs_the_same(tmp_pa
         elif i == "headline":
             assert got["status"] == "ok"
             assert [{**r, "accepted_flows": None, "rejected_flows": None} for r in entry["rows"]] == got["rows"]
-        elif i == "findings":  # runs, but its query (another change's) still keeps only action = 'ACCEPT'
-            assert got["status"] == "ok"
+        elif i == "findings":  # the cost kinds take every record as accepted; the risk kinds are skipped
+            risk = {"exposed_port", "port_scan"}
+            assert got["status"] == "ok" and got["rows"], i
+            assert [r for r in got["rows"] if r["kind"] not in risk] == \
+                [r for r in entry["rows"] if r["kind"] not in risk]
+            assert {"exposed_port", "port_scan"} <= set(without["findings_summary"]["skipped"])
         else:
             assert (got["status"], got["rows"]) == (entry["status"], entry["rows"]), i
 

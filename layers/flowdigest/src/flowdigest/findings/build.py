@@ -24,6 +24,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "nat_cross_az": ("pkt_srcaddr", "pkt_dstaddr", "az_id", "flow_direction"),
     "cross_az": ("az_id", "flow_direction"),
     "aws_service_via_nat": ("pkt_srcaddr", "pkt_dstaddr", "pkt_dst_aws_service"),
+    # accepted / rejected: without `action` the cost kinds take every record as accepted (the
+    # bytes were carried either way), the risk kinds cannot tell an open port from a closed one
+    "exposed_port": ("action",),
+    "port_scan": ("action",),
 }
 COST_KINDS = ("gateway_endpoint_bypass", "nat_cross_az", "cross_az", "internet_egress", "aws_service_via_nat",
               "flow_log_cost")

@@ -9,6 +9,8 @@
 --    never the public leg too.
 --  * An interface's own addresses are the source of its egress and the destination of its
 --    ingress records (its "home" records): that gives a peer address its subnet, VPC and AZ.
+--  * A format without `action` (COALESCE(action, 'ACCEPT')): every record counts as accepted
+--    for the cost kinds; the risk kinds are skipped then (findings.build.NEEDS).
 --  * Traffic between two logged interfaces is in both their records: cross_az counts the
 --    sender's egress record only (a response is its sender's egress: counted once too).
 -- Athena inlines WITH queries, so each reference to one reading {rollup} scans it again. This
@@ -27,14 +29,14 @@ WITH today AS (
         {is_public:srcaddr} AS src_public,
         {is_public:dstaddr} AS dst_public,
         interface_id IS NOT NULL AND COALESCE(bool_or(
-            rollup_set = 'flows' AND "action" = 'ACCEPT' AND {nat_record})
+            rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT' AND {nat_record})
             OVER (PARTITION BY interface_id), false) AS on_nat,
         -- the interface's subnet, VPC and AZ on each of its rows (the ingress set has none)
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND "action" = 'ACCEPT'
+        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
             THEN subnet_id END) OVER (PARTITION BY interface_id) END AS if_subnet,
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND "action" = 'ACCEPT'
+        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
             THEN vpc_id END) OVER (PARTITION BY interface_id) END AS if_vpc,
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND "action" = 'ACCEPT'
+        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
             THEN az_id END) OVER (PARTITION BY interface_id) END AS if_az
     FROM {rollup}
     WHERE dt = '{date}' AND rollup_set IN ('flows', 'rejects', 'ingress') AND COALESCE(log_status, 'OK') = 'OK'
@@ -49,14 +51,14 @@ traits AS (
     -- the peer whose home it needs (a NAT leg's internal address; a sender's destination)
     SELECT
         t.*,
-        t.rollup_set = 'flows' AND t."action" = 'ACCEPT' AS accepted,
-        t.rollup_set = 'flows' AND t."action" = 'ACCEPT' AND t.on_nat
+        t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AS accepted,
+        t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND t.on_nat
             AND (t.src_translated OR t.dst_translated) AS nat_leg,
-        t.rollup_set = 'flows' AND t."action" = 'ACCEPT' AND NOT t.on_nat AND t.flow_direction = 'egress' AS sent,
-        CASE WHEN t.rollup_set = 'flows' AND t."action" = 'ACCEPT'
+        t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND NOT t.on_nat AND t.flow_direction = 'egress' AS sent,
+        CASE WHEN t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT'
              THEN CASE t.flow_direction WHEN 'egress' THEN t.srcaddr WHEN 'ingress' THEN t.dstaddr END END AS home_of,
         -- to public addresses that are no AWS service, not over a VPN, peering or local gateway
-        t.rollup_set = 'flows' AND t."action" = 'ACCEPT' AND t.dst_public AND t.pkt_dst_aws_service IS NULL
+        t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND t.dst_public AND t.pkt_dst_aws_service IS NULL
             AND (t.traffic_path IS NULL OR t.traffic_path NOT BETWEEN 3 AND 6) AS to_internet,
         s.dstaddr IS NULL AS unseen
     FROM today AS t
