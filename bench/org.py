@@ -53,31 +53,32 @@ def ensure_base(base: Path, records: int, accounts: int, regions: int, day: dt.d
 
 
 def ensure_scaled(base_source: Path, dest: Path, copies: int) -> tuple[Path, float | None]:
-    """The base day `copies` times over, file by file (the same files per prefix and hour, each
-    `copies` times larger): copy k's interfaces are other interfaces (eni-<k in hex>…), so the
-    rollup's groups grow with the records, which is harder than real traffic, whose pairs
-    repeat. The sample generator writes ~30k records/s, too slow for 100M in a session;
-    DuckDB writes these at millions a second. Returns the folder and the seconds it took."""
+    """The base day `copies` times over, prefix by prefix and hour by hour (AWS's Hive layout,
+    one file per hour and prefix): copy k's interfaces are other interfaces (eni-<k in hex>…),
+    so the rollup's groups grow with the records, which is harder than real traffic, whose
+    pairs repeat. The sample generator writes ~25k records/s, too slow for 100M in a session;
+    DuckDB writes these at about a million a second. Returns the folder and the seconds."""
     import duckdb
 
     source = dest / "source"
     stamp = dest / "scaled.json"
-    params = {"base": str(base_source), "copies": copies}
+    params = {"base": str(base_source.resolve()), "copies": copies, "layout": "per prefix, PARTITION_BY hour"}
     if stamp.exists() and {k: json.loads(stamp.read_text()).get(k) for k in params} == params:
         return source, None
     shutil.rmtree(source, ignore_errors=True)
-    files = sorted(base_source.rglob("*.parquet"))
-    log(f"writing {copies} copies of {len(files)} files into {source} (once)")
+    days = sorted({f.parent.parent for f in base_source.rglob("hour=*/*.parquet")})  # .../day=DD
+    log(f"writing {copies} copies of {len(days)} prefixes' days into {source} (once)")
     t = time.perf_counter()
     con = duckdb.connect()
-    for f in files:
-        out = source / f.relative_to(base_source)
-        out.parent.mkdir(parents=True, exist_ok=True)
+    for day in days:
+        out = source / day.relative_to(base_source)
+        out.mkdir(parents=True, exist_ok=True)
         con.execute(
-            "COPY (SELECT * REPLACE (CASE WHEN k = 0 OR interface_id IS NULL THEN interface_id "
+            "COPY (SELECT * EXCLUDE (k) REPLACE (CASE WHEN k = 0 OR interface_id IS NULL THEN interface_id "
             "ELSE 'eni-' || printf('%03x', k) || substr(interface_id, 8) END AS interface_id) "
-            f"FROM read_parquet('{f}', hive_partitioning = false), range({copies}) AS c(k)) "
-            f"TO '{out}' (FORMAT parquet, COMPRESSION gzip)")
+            f"FROM read_parquet('{day}/hour=*/*.parquet', hive_partitioning = true, hive_types_autocast = false), "
+            f"range({copies}) AS c(k)) "
+            f"TO '{out}' (FORMAT parquet, COMPRESSION gzip, PARTITION_BY (hour), OVERWRITE_OR_IGNORE)")
     seconds = time.perf_counter() - t
     stamp.write_text(json.dumps({**params, "seconds": seconds}, indent=1))
     return source, seconds
