@@ -130,7 +130,32 @@ def test_memory_limit_caps_duckdb_and_a_bad_one_is_one_line(day: Path, tmp_path:
     line = one_error_line(flowdigest("run", "--source", str(day), "--date", DAY.isoformat(),
                                      "--out", str(tmp_path / "bad")))
     assert "FLOWDIGEST_MEMORY_LIMIT='lots' is not a size" in line
-    monkeypatch.setenv("FLOWDIGEST_MEMORY_LIMIT", "300MB")  # small, and the day still adds up
+    monkeypatch.setenv("FLOWDIGEST_MEMORY_LIMIT", "1GB")  # a cap, and the day still adds up
     ok = flowdigest("run", "--source", str(day), "--date", DAY.isoformat(), "--out", str(tmp_path / "ok"))
     assert ok.returncode == 0, ok.stderr
     assert report(tmp_path / "ok")["totals"]["bytes"] == oracle.totals(oracle.read_day(day, DAY))["bytes"]
+
+
+def test_a_build_past_duckdbs_memory_cap_is_one_line_naming_the_setting(day: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from flowdigest.engine.duckdb_engine import DuckDBEngine
+    from flowdigest.sources import FlowLogError
+
+    engine = DuckDBEngine(day, tmp_path / "rollup", memory_limit="1GB")
+    engine.open_day(DAY)
+    real = engine.con
+
+    class Capped:  # the build's COPY runs out of memory, as DuckDB says it past its cap
+        def execute(self, sql: str, *args: object) -> object:
+            if sql.lstrip().startswith("COPY"):
+                raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+            return real.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    monkeypatch.setattr(engine, "con", Capped())
+    with pytest.raises(FlowLogError, match=r"needs more memory than DuckDB's limit \(.+\): raise FLOWDIGEST_MEMORY"):
+        engine.build_rollup(DAY)

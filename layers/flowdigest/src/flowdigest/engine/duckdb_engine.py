@@ -106,6 +106,8 @@ class DuckDBEngine:
             self.con.execute(f"SET GLOBAL threads = {int(threads)}")
         if memory_limit:
             self.con.execute(f"SET GLOBAL memory_limit = {_quote(memory_limit)}")
+            # under a cap, let the build spill: order kept for nothing costs buffers
+            self.con.execute("SET GLOBAL preserve_insertion_order = false")
 
     @property
     def rollup_dir(self) -> Path:
@@ -235,6 +237,8 @@ class DuckDBEngine:
                     )
             except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:
                 raise _overflow(day, e) from e
+            except duckdb.OutOfMemoryException as e:
+                raise self._out_of_memory(f"building the rollup of {day}") from e
             if stamp := self._fingerprint(day, sql):
                 (tmp / _BUILT_FROM).write_text(stamp + "\n")
             _fsync_tree(tmp)  # on disk before the rename makes it the day's rollup
@@ -312,9 +316,18 @@ class DuckDBEngine:
                    "hive_types_autocast = false, union_by_name = true))")
         self.con.execute(f"CREATE OR REPLACE VIEW daily_rollup AS SELECT * FROM {src}")
 
+    def _out_of_memory(self, what: str) -> FlowLogError:
+        limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        return FlowLogError(f"{what} needs more memory than DuckDB's limit ({limit[0] if limit else '?'}): "
+                            "raise FLOWDIGEST_MEMORY_LIMIT, or report on fewer accounts / Regions at a time "
+                            "(--account, --region)")
+
     def query(self, trino_sql: str) -> list[dict[str, Any]]:
         """Safe to call from several threads at once: each query runs on its own cursor."""
         self._register_rollup()
-        cursor = self.con.cursor().execute(queries.to_duckdb(trino_sql))
+        try:
+            cursor = self.con.cursor().execute(queries.to_duckdb(trino_sql))
+        except duckdb.OutOfMemoryException as e:
+            raise self._out_of_memory("a report query over the rollups") from e
         names = [d[0] for d in cursor.description]
         return json_rows(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
