@@ -108,6 +108,9 @@ class AthenaEngine:
         self._s3 = s3_client
         self.scope = Scope()
         self.base_rollup_prefix = self.rollup_prefix
+        # what Athena billed for this engine's queries so far (the digest's own scan cost);
+        # None once a query's statistics were missing: the total is unknown then
+        self.athena_billed_bytes: int | None = 0
 
     def set_scope(self, scope: Scope) -> None:
         """A filtered run lists and reads only its accounts' and Regions' partitions, and keeps
@@ -118,9 +121,6 @@ class AthenaEngine:
         self.rollup_prefix = f"{self.base_rollup_prefix}{key}/" if key else self.base_rollup_prefix
         self.rollup_table = (f"(SELECT * FROM {SCOPED_ROLLUP_TABLE} WHERE scope = '{key}')" if key
                              else "daily_rollup")
-        # what Athena billed for this engine's queries so far (the digest's own scan cost);
-        # None once a query's statistics were missing: the total is unknown then
-        self.athena_billed_bytes: int | None = 0
 
     def _bill(self, execution: Any) -> None:
         """Add a finished query's scanned bytes, as billed, from its QueryExecution."""
