@@ -1,4 +1,5 @@
-"""Shared fixtures: generated sample days and the report run over them (no charts)."""
+"""Shared fixtures: generated sample days and the report run over them (no charts), the local
+Slack server, moto's dummy credentials."""
 
 from __future__ import annotations
 
@@ -51,6 +52,15 @@ def load_report(report_dir: Path) -> dict[str, Any]:
 def sample_report(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("out")
     return load_report(run_report(sample_root, REPORT_DAY, out, charts=False))
+
+
+@pytest.fixture
+def slack() -> Any:
+    """The local Slack Web API server (tests/slack_api_server.py), one per test."""
+    from slack_api_server import FakeSlack
+
+    with FakeSlack() as fake:
+        yield fake
 
 
 @pytest.fixture

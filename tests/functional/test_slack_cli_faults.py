@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, write_report
@@ -17,12 +16,6 @@ from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack, write_report
 from flowdigest.models import SlackReply
 
 DAY = "2024-05-01"
-
-
-@pytest.fixture
-def slack() -> Any:
-    with FakeSlack() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -35,12 +35,6 @@ from flowdigest.slack.poster import DeliveryResult, deliver, make_client
 
 
 @pytest.fixture
-def slack() -> Any:
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def report(tmp_path: Path) -> tuple[SlackMessage, dict[str, bytes], Path]:
     folder = tmp_path / "report"
     message, pngs = write_report(folder)

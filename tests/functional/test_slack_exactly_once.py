@@ -27,12 +27,6 @@ from flowdigest.slack.session import EVENT_TYPE
 DAY = "2024-05-01"
 
 
-@pytest.fixture
-def slack() -> Any:
-    with FakeSlack() as fake:
-        yield fake
-
-
 def settings_for(slack: FakeSlack) -> SlackSettings:
     return SlackSettings(token=TEST_TOKEN, channel=TEST_CHANNEL, api_url=slack.base_url)
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
-import pytest
-from slack_api_server import TEST_CHANNEL, TEST_TOKEN, FakeSlack
+from slack_api_server import TEST_CHANNEL, TEST_TOKEN
 
 from flowdigest.slack.alert import (
     build_alert,
@@ -21,12 +19,6 @@ from flowdigest.slack.credentials import SlackSettings
 from flowdigest.slack.errors import SlackPermanentError
 
 ARN = "arn:aws:states:eu-west-1:123456789012:execution:flowdigest-daily:2024-05-02T06-00-00Z"
-
-
-@pytest.fixture
-def slack() -> Any:
-    with FakeSlack() as fake:
-        yield fake
 
 
 def test_the_alert_names_the_step_the_day_and_where_to_look(slack):
