@@ -14,6 +14,7 @@ from typing import Any
 from flowdigest import breakdown
 from flowdigest.insights import INSIGHTS
 from flowdigest.models import Report, SlackFile, SlackMessage, SlackReply
+from flowdigest.routed_message import finding_line
 from flowdigest.slack.limits import escape, fit_message
 from flowdigest.units import human_bytes, human_count, signed_pct, usd
 
@@ -56,11 +57,7 @@ def findings_lines(report: Report) -> str | None:
     hidden = f"\n_{s.suppressed} findings suppressed by the config_" if s.suppressed else ""
     if not report.findings:
         return QUIET_LINE + hidden
-    lines = []
-    for f in report.findings[:TOP_FINDINGS]:
-        money = f" — {usd(f.usd_per_month)}/month" if f.usd_per_month is not None else ""
-        lines.append(f"*{escape(f.resource.name or f.resource.id)}* ({f.severity}){money}: {escape(f.title)}"
-                     f"\n    {escape(f.fix)}")
+    lines = [finding_line(f) for f in report.findings[:TOP_FINDINGS]]
     more = len(report.findings) - TOP_FINDINGS
     tail = f" ({more} more in the thread)" if more > 0 else ""
     return ("\n".join(lines) + f"\n*{usd(s.avoidable_usd_per_month)}/month of avoidable network cost found*{tail}"

@@ -91,8 +91,8 @@ def _findings_ran(report: Report) -> bool:
 
 
 def finding_line(f: Finding) -> str:
-    """One finding in two lines: its resource, severity, $/month and title; then the fix.
-    (message.findings_lines spells the same out for the main digest.)"""
+    """One finding in two lines: its resource, severity, $/month and title; then the fix (the
+    main digest's too: message.findings_lines)."""
     money = f" — {usd(f.usd_per_month)}/month" if f.usd_per_month is not None else ""
     return f"*{escape(f.resource.name or f.resource.id)}* ({f.severity}){money}: {escape(f.title)}\n    {escape(f.fix)}"
 
