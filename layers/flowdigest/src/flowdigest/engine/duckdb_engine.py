@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flowdigest import fields, queries
-from flowdigest.engine import DayInfo, json_rows
+from flowdigest.engine import DayInfo, json_rows, slices
 from flowdigest.scope import Scope
 from flowdigest.sources import DayData, FlowLogError, load_day
 
@@ -83,7 +84,8 @@ class DuckDBEngine:
 
     def __init__(self, source: Path, rollup_dir: Path, *, skip_bad: bool = False, log_format: str | None = None,
                  threads: int | None = None, memory_limit: str | None = None, reuse_rollups: bool = True,
-                 exclude: Sequence[Path] = (), progress: Callable[[str], None] | None = None) -> None:
+                 exclude: Sequence[Path] = (), progress: Callable[[str], None] | None = None,
+                 slice_records: int | None = None) -> None:
         self.source = source
         self.rollup_base = rollup_dir
         self.scope = Scope()
@@ -93,6 +95,7 @@ class DuckDBEngine:
         self._readable: set[tuple[str, int, int]] = set()
         self._damaged: set[tuple[str, int, int]] = set()
         self.reuse_rollups = reuse_rollups
+        self._slice_records = slice_records  # records per slice of a big day's build (engine/slices.py)
         self.skip_bad = skip_bad
         self.log_format = log_format
         self._days: dict[dt.date, DayData] = {}
@@ -100,6 +103,11 @@ class DuckDBEngine:
         self._rollup_view: list[Path] | None = None  # the files daily_rollup was defined over
         self._view_lock = threading.Lock()
         self.con = duckdb.connect()
+        # DuckDB spills past its memory limit into ./.tmp by default: the user's folder, and
+        # read-only on Lambda. A folder of this engine's own under the temp dir instead.
+        spill = tempfile.mkdtemp(prefix="flowdigest-duckdb-")
+        weakref.finalize(self, shutil.rmtree, spill, ignore_errors=True)
+        self.con.execute(f"SET GLOBAL temp_directory = {_quote(spill)}")
         # GLOBAL: queries run on cursors (one per thread), which do not inherit session settings
         self.con.execute("SET GLOBAL TimeZone = 'UTC'")  # from_unixtime must not shift hours
         if threads:
@@ -162,11 +170,12 @@ class DuckDBEngine:
                 cols.append(f"strftime(to_timestamp(\"start\"), '{fmt}') AS \"{name}\"")
         return ", ".join(cols)
 
-    def _register_flow_logs(self, data: DayData) -> None:
+    def _register_flow_logs(self, data: DayData, vpc_files: list[Path] | None = None, tables: bool = True) -> None:
         """`flow_logs` over the VPC flow logs, `tgw_flow_logs` over the Transit Gateway ones (as
-        the Glue tables of those names: a VPC's traffic through the gateway is in both)."""
+        the Glue tables of those names: a VPC's traffic through the gateway is in both).
+        A slice of the build: `flow_logs` over `vpc_files` only, and the in-memory tables if `tables`."""
         for view, catalog, tgw, files in (
-            ("flow_logs", fields.FIELDS, False, data.parquet_files),
+            ("flow_logs", fields.FIELDS, False, data.parquet_files if vpc_files is None else vpc_files),
             (TGW_TABLE, fields.TGW_CATALOG, True, data.tgw_parquet_files),
         ):
             columns = data.tgw_columns if tgw else data.columns
@@ -180,7 +189,7 @@ class DuckDBEngine:
                           "hive_types_autocast = false, union_by_name = true)")
                 parts.append(f"SELECT {self._select_list(columns, data.hive, catalog, origin)} FROM {reader}")
             for i, table in enumerate(data.text_tables):
-                if fields.is_tgw(table.column_names) != tgw:
+                if fields.is_tgw(table.column_names) != tgw or not (tables or tgw):
                     continue
                 name = f"text_logs_{i}"
                 self.con.register(name, table)
@@ -215,42 +224,74 @@ class DuckDBEngine:
         want = self._fingerprint(day, self._rollup_sql(day))
         return bool(want) and stamp.read_text().strip() == want
 
+    def _slices(self, data: DayData) -> list[list[Path]]:
+        """The day's VPC Parquet files in slices whose records fit the memory limit (engine/slices.py)."""
+        limit = self._slice_records
+        if limit is None:
+            limit = slices.budget(self._setting("memory_limit"))
+        return slices.plan(data.parquet_files, data.rows, data.origins, limit)
+
     def build_rollup(self, day: dt.date) -> None:
         data = self._day(day)
-        self._register_flow_logs(data)
         sql = self._rollup_sql(day)
-        # the Transit Gateway's sets beside the VPC ones (its own folders rollup_set=tgw*/)
-        sqls = [sql, self._rollup_sql(day, "tgw_rollup")] if data.tgw_files else [sql]
+        parts: list[list[Path]] | None = self._slices(data)
         out = self.rollup_dir / f"dt={day.isoformat()}"
         self.rollup_dir.mkdir(parents=True, exist_ok=True)
         _remove_stale(self.rollup_dir, f".dt={day.isoformat()}.*")
-        # a folder of this build's own: a crashed or concurrent build never shares it
-        tmp = Path(tempfile.mkdtemp(prefix=f".dt={day.isoformat()}.", suffix=".tmp", dir=self.rollup_dir))
-        try:
-            # One folder per grouping set (rollup_set=flows/...), as Athena's UNLOAD writes
-            # them: a query for one set reads only its files. dt lives in the folder name.
+        while parts is not None:
+            # a folder of this build's own: a crashed or concurrent build never shares it
+            tmp = Path(tempfile.mkdtemp(prefix=f".dt={day.isoformat()}.", suffix=".tmp", dir=self.rollup_dir))
             try:
-                for part in sqls:
-                    self.con.execute(
-                        f"COPY (SELECT * EXCLUDE (dt) FROM ({part})) TO {_quote(tmp)} (FORMAT parquet, COMPRESSION "
-                        "zstd, PARTITION_BY (rollup_set), FILENAME_PATTERN 'rollup_{i}', OVERWRITE_OR_IGNORE)"
-                    )
-            except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:
-                raise _overflow(day, e) from e
-            except duckdb.OutOfMemoryException as e:
-                raise self._out_of_memory(f"building the rollup of {day}") from e
-            if stamp := self._fingerprint(day, sql):
-                (tmp / _BUILT_FROM).write_text(stamp + "\n")
-            _fsync_tree(tmp)  # on disk before the rename makes it the day's rollup
-            # swap the whole day in: readers never see half a rollup
-            old = tmp.with_suffix(".old")
-            if out.exists():
-                out.rename(old)
-            tmp.rename(out)
-            _fsync_dir(self.rollup_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                try:
+                    self._write_rollup(day, data, sql, parts, tmp)
+                except duckdb.OutOfMemoryException as e:
+                    parts = slices.halve(parts, data.rows, data.origins)
+                    if parts is None:
+                        raise self._out_of_memory(f"building the rollup of {day}") from e
+                    self._progress(f"{day}: the rollup build ran out of memory: building it again in "
+                                   f"{len(parts)} slices")
+                    continue
+                self._swap_in(day, sql, tmp, out)
+                return
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _write_rollup(self, day: dt.date, data: DayData, sql: str, parts: list[list[Path]], tmp: Path) -> None:
+        """The day's rollup sets into `tmp`, one slice of the files at a time. One folder per
+        grouping set (rollup_set=flows/...), as Athena's UNLOAD writes them: a query for one set
+        reads only its files. dt lives in the folder name."""
+        if len(parts) > 1:
+            self._progress(f"{day}: {sum(data.rows.values()):,} records, built in {len(parts)} slices to stay "
+                           "under the memory limit")
+        try:
+            for k, files in enumerate(parts):
+                self._register_flow_logs(data, files, tables=k == 0)
+                self._copy(sql, tmp, f"rollup_{k}_{{i}}" if len(parts) > 1 else "rollup_{i}")
+                if len(parts) > 1:
+                    self._progress(f"{day}: slice {k + 1} of {len(parts)} built")
+            if data.tgw_files:  # the Transit Gateway's sets beside the VPC ones (rollup_set=tgw*/)
+                self._copy(self._rollup_sql(day, "tgw_rollup"), tmp, "rollup_tgw_{i}")
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:
+            raise _overflow(day, e) from e
+
+    def _swap_in(self, day: dt.date, sql: str, tmp: Path, out: Path) -> None:
+        if stamp := self._fingerprint(day, sql):
+            (tmp / _BUILT_FROM).write_text(stamp + "\n")
+        _fsync_tree(tmp)  # on disk before the rename makes it the day's rollup
+        # swap the whole day in: readers never see half a rollup
+        old = tmp.with_suffix(".old")
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        _fsync_dir(self.rollup_dir)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _copy(self, sql: str, folder: Path, pattern: str) -> None:
+        self.con.execute(
+            f"COPY (SELECT * EXCLUDE (dt) FROM ({sql})) TO {_quote(folder)} (FORMAT parquet, COMPRESSION zstd, "
+            f"COMPRESSION_LEVEL {queries.ROLLUP_ZSTD_LEVEL}, PARTITION_BY (rollup_set), "
+            f"FILENAME_PATTERN {_quote(pattern)}, OVERWRITE_OR_IGNORE)"
+        )
 
     # -- the stored rollups -------------------------------------------------------------
     def rollup_days(self) -> set[dt.date]:
@@ -316,9 +357,13 @@ class DuckDBEngine:
                    "hive_types_autocast = false, union_by_name = true))")
         self.con.execute(f"CREATE OR REPLACE VIEW daily_rollup AS SELECT * FROM {src}")
 
+    def _setting(self, name: str) -> str:
+        """A DuckDB setting as it prints it (every row fetched: no result left open on the connection)."""
+        rows = self.con.execute("SELECT current_setting(?)", [name]).fetchall()
+        return str(rows[0][0]) if rows else "?"
+
     def _out_of_memory(self, what: str) -> FlowLogError:
-        limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()
-        return FlowLogError(f"{what} needs more memory than DuckDB's limit ({limit[0] if limit else '?'}): "
+        return FlowLogError(f"{what} needs more memory than DuckDB's limit ({self._setting('memory_limit')}): "
                             "raise FLOWDIGEST_MEMORY_LIMIT, or report on fewer accounts / Regions at a time "
                             "(--account, --region)")
 

@@ -53,6 +53,7 @@ class DayData:
     parquet_files: list[Path] = field(default_factory=list)
     # (account, Region) of each Parquet file, from its S3 prefix (None where the path has none)
     origins: dict[Path, tuple[str | None, str | None]] = field(default_factory=dict)
+    rows: dict[Path, int] = field(default_factory=dict)  # each Parquet file's records (its footer)
     # in-memory tables, AWS-typed: text logs, and loose Parquet files' rows of the day.
     # Tables from dated folders also carry the Hive partition columns year/month/day/hour
     # (strings, the delivery hour), as Parquet under year=/.../hour= folders does; tables
@@ -92,6 +93,7 @@ class _Part:
     columns: set[str]
     hours: set[int]
     parquet_file: Path | None = None
+    rows: int = 0  # the Parquet file's records, from its footer
     table: pa.Table | None = None
     text: bytes | None = None  # a dated text file's bytes, to be read with its hour's others
 
@@ -172,6 +174,7 @@ class _Loader:
         if part.parquet_file is not None:
             (data.tgw_parquet_files if tgw else data.parquet_files).append(part.parquet_file)
             data.origins[part.parquet_file] = (c.account, c.region)
+            data.rows[part.parquet_file] = part.rows
             self.hive = self.hive and c.hive
         if part.table is not None:
             data.text_tables.append(part.table)
@@ -232,11 +235,12 @@ def _load_file(c: layout.Candidate, day: dt.date, lo: int, fmt: Sequence[str] | 
             hours = {c.hour} if c.hour is not None else (
                 parquet.hours_in_file(c.path, lo) if "start" in columns else set()
             )
-            return _Part(set(columns), hours, parquet_file=c.path)
+            return _Part(set(columns), hours, parquet_file=c.path, rows=meta.num_rows)
         how, table, hours = parquet.day_slice(c.path, meta, columns, lo)
         if how == "none":
             return None
-        return _Part(set(columns), hours, parquet_file=c.path if how == "all" else None, table=table)
+        return _Part(set(columns), hours, parquet_file=c.path if how == "all" else None, rows=meta.num_rows,
+                     table=table)
 
     table = parse_text(read_text_bytes(c.path) if text is None else text, str(c.path), log_format=fmt)
     if table.num_columns == 0:

@@ -16,6 +16,10 @@
 --           (>= 32768, where responses arrive) are left out to keep it small; every other
 --           record collapses into one row of NULLs.
 -- Packet-level addresses matter only as "translated or not" (the NAT gateway's legs).
+-- The rollup is a multiset of partial aggregates: a group may be stored as several rows whose
+-- flows, packets and bytes add up to it (the embedded engine builds a big day in slices of its
+-- files: engine/slices.py). So a query over it aggregates (SUM, MIN, COUNT(DISTINCT), bool_or)
+-- by its own keys before it uses a row's counters, and never counts rows.
 SELECT
     CASE
         WHEN GROUPING("hour") = 0 THEN 'hours'
