@@ -314,9 +314,10 @@ def estimate(raw_files: dict[dt.date, list[Path]], rollup_dir: Path, day: dt.dat
         days = sorted(set().union(*(s.days for s in scans)))
         naive.append(query(i, [TableScan(FLOW_LOGS, raw_cols, days, [])]))
         needed |= raw_cols
-    # every report also runs the totals query and the inventory step's interface_bytes (both
+    # every report also runs the totals, breakdown and places queries, and with an inventory
+    # the inventory step's interface_bytes (all
     # over the rollup: no naive twin)
-    for name in ("totals", "interface_bytes"):
+    for name in ("totals", "breakdown", "places", "interface_bytes"):
         insights.append(query(name, table_scans(queries.render(name, day), history)))
     day_files = raw_files.get(day, [])
     rollup_files = rollups([day])

@@ -50,10 +50,10 @@ def test_query_reads_only_the_days_partitions(name: str) -> None:
 # query reading a table scans that table again, and each scan is billed. One scan each,
 # except new_talkers and findings (the day, and the week before it: the week's destinations
 # only, where one scan of all eight days would read the day's columns for the week too),
-# rejected (its two top lists), transit_gateway: eight, of the day's few-KB 'tgw' set (its
+# transit_gateway: eight, of the day's few-KB 'tgw' set (its
 # query.sql says why that is cheap), and interface_bytes: the small hours set, and of flows
 # only the NAT rule's narrow columns (not its bytes).
-TABLE_SCANS = {name: 1 for name in SQL_NAMES} | {"new_talkers": 2, "rejected": 2, "findings": 2,
+TABLE_SCANS = {name: 1 for name in SQL_NAMES} | {"new_talkers": 2, "findings": 2,
                                                  "transit_gateway": 8, "interface_bytes": 2}
 
 

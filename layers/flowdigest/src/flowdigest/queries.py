@@ -62,6 +62,11 @@ ROLLUP_SCHEMA: dict[str, str] = {
 }
 # The rollup's partitions (folders, not file columns): the day, then the grouping set.
 ROLLUP_PARTITIONS: tuple[str, ...] = ("dt", "rollup_set")
+# The rollup's Parquet is written with ZSTD at this level, by DuckDB and by Athena's UNLOAD
+# (compression_level, 1-22, Athena's default 3; AWS recommends 3 or 6-9: "Use ZSTD
+# compression levels", Athena User Guide). At 9 the rollup is about 7 % smaller than at 3
+# for no measurable build time, and every insight query is billed for what it reads.
+ROLLUP_ZSTD_LEVEL = 9
 ROLLUP_SETS: tuple[str, ...] = ("flows", "hours", "ports", "rejects", "ingress", "tgw", "tgw_hours")
 FLOW_LOGS_SCHEMA: dict[str, str] = {
     **{f.column: f.sql_type for f in fields.FIELDS},

@@ -298,7 +298,7 @@ def unload_sql(select_sql: str, location: str) -> str:
     columns = ", ".join(f'"{c}"' for c in [*stored, "rollup_set"])  # partition column last, as UNLOAD wants
     return (f"UNLOAD (SELECT {columns} FROM (\n{select_sql}\n) AS rollup)\n"
             f"TO '{location}'\nWITH (format = 'PARQUET', compression = 'ZSTD', "
-            "partitioned_by = ARRAY['rollup_set'])")
+            f"compression_level = {queries.ROLLUP_ZSTD_LEVEL}, partitioned_by = ARRAY['rollup_set'])")
 
 
 def is_transient(exc: BaseException) -> bool:
