@@ -267,8 +267,8 @@ class DuckDBEngine:
             for k, files in enumerate(parts):
                 self._register_flow_logs(data, files, tables=k == 0)
                 self._copy(sql, tmp, f"rollup_{k}_{{i}}" if len(parts) > 1 else "rollup_{i}")
-                if len(parts) > 1:
-                    self._progress(f"{day}: slice {k + 1} of {len(parts)} built")
+                if len(parts) > 1 and ((k + 1) % max(1, len(parts) // 10) == 0 or k + 1 == len(parts)):
+                    self._progress(f"{day}: slice {k + 1} of {len(parts)} built")  # about ten lines
             if data.tgw_files:  # the Transit Gateway's sets beside the VPC ones (rollup_set=tgw*/)
                 self._copy(self._rollup_sql(day, "tgw_rollup"), tmp, "rollup_tgw_{i}")
         except (duckdb.ConversionException, duckdb.OutOfRangeException) as e:

@@ -1,5 +1,6 @@
 -- Flows, bytes and packets of OK records per account, Region and VPC (report.json's
--- breakdown): the rollup's flows set carries each interface's account, Region and VPC.
+-- breakdown): the rollup's small ingress set holds every record under its interface's
+-- account, Region and VPC.
 SELECT
     account_id,
     region,
@@ -8,5 +9,5 @@ SELECT
     SUM(bytes) AS bytes,
     SUM(packets) AS packets
 FROM {rollup}
-WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
+WHERE dt = '{date}' AND rollup_set = 'ingress' AND COALESCE(log_status, 'OK') = 'OK'
 GROUP BY account_id, region, vpc_id

@@ -1,20 +1,19 @@
 -- One day of raw flow logs folded into the compact rollup every insight reads, so the raw
 -- logs are scanned once a day (the columns below only, the day's partitions only).
 -- One scan feeds five grouping sets, each as narrow as the insights that read it:
---   flows   pairs, interfaces, paths and AWS services (no hour, no port: those multiply rows);
---           subnet, VPC and AZ depend on the interface, so they add no rows: they are carried
---           as any value of the group, not grouped by (three more string keys cost a fifth of
---           the build at 10M records); account and Region are grouped by, as a format
---           without interface-id must not mix accounts (the record's account-id / region,
---           else its S3 prefix's)
+--   flows   pairs, interfaces, paths and AWS services (no hour, no port: those multiply rows)
 --   hours   bytes and records per hour, interface, direction and action (small: the
 --           headline reads it for eight days)
 --   ports   bytes per destination port and protocol
 --   rejects rejected sources and ports (accepted rows collapse: their address and port are NULL)
---   ingress accepted ingress from public addresses to a listening port, per interface, source
---           and port (the findings' exposed ports). Web ports 80/443 and ephemeral ports
---           (>= 32768, where responses arrive) are left out to keep it small; every other
---           record collapses into one row of NULLs.
+--   ingress each interface's place (subnet, VPC, AZ, account, Region: the record's account-id /
+--           region, else its S3 prefix's, so a format without interface-id does not mix
+--           accounts), and under it the accepted ingress from public addresses to a listening
+--           port, per source and port (the findings' exposed ports). Web ports 80/443 and
+--           ephemeral ports (>= 32768, where responses arrive) are left out to keep it small;
+--           the interface's other records collapse into one row of NULL source and port. The
+--           place depends on the interface, so it adds no rows here, where the flows set's
+--           keys would cost a third more build time (bench/README.md).
 -- Packet-level addresses matter only as "translated or not" (the NAT gateway's legs).
 -- The rollup is a multiset of partial aggregates: a group may be stored as several rows whose
 -- flows, packets and bytes add up to it (the embedded engine builds a big day in slices of its
@@ -31,7 +30,7 @@ SELECT
     CAST("hour" AS INTEGER) AS "hour",
     log_status,
     "action",
-    CASE WHEN GROUPING(ingress_interface) = 0 THEN ingress_interface ELSE interface_id END AS interface_id,
+    interface_id,
     instance_id,
     CASE
         WHEN GROUPING(rejected_srcaddr) = 0 THEN rejected_srcaddr
@@ -51,9 +50,9 @@ SELECT
     dst_translated,
     pkt_src_aws_service,
     pkt_dst_aws_service,
-    CASE WHEN GROUPING(srcaddr) = 0 THEN arbitrary(subnet_id) END AS subnet_id,  -- the flows set's only
-    CASE WHEN GROUPING(srcaddr) = 0 THEN arbitrary(vpc_id) END AS vpc_id,
-    CASE WHEN GROUPING(srcaddr) = 0 THEN arbitrary(az_id) END AS az_id,
+    subnet_id,  -- the ingress set's only
+    vpc_id,
+    az_id,
     account_id,
     region,
     COUNT(*) AS flows,
@@ -65,7 +64,6 @@ FROM (
     -- NULLIF(x, '-'), so both are NULL from here on (text logs' '-' already reads as NULL)
     SELECT
         day_logs.*,
-        CASE WHEN ingress_srcaddr IS NOT NULL THEN interface_id END AS ingress_interface,
         CASE WHEN ingress_srcaddr IS NOT NULL THEN dstport END AS ingress_dstport
     FROM (
         SELECT
@@ -94,9 +92,9 @@ FROM (
 ) AS day_logs
 GROUP BY GROUPING SETS (
     (log_status, "action", interface_id, instance_id, srcaddr, dstaddr, flow_direction, traffic_path,
-     src_translated, dst_translated, pkt_src_aws_service, pkt_dst_aws_service, account_id, region),
+     src_translated, dst_translated, pkt_src_aws_service, pkt_dst_aws_service),
     ("hour", log_status, "action", interface_id, flow_direction),
     (log_status, protocol, dstport),
     (log_status, "action", rejected_srcaddr, protocol, rejected_dstport),
-    (log_status, ingress_interface, ingress_srcaddr, ingress_dstport)
+    (log_status, interface_id, subnet_id, vpc_id, az_id, account_id, region, ingress_srcaddr, ingress_dstport)
 )

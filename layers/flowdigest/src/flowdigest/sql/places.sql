@@ -1,5 +1,6 @@
 -- Which account, Region and VPC each interface and subnet is in: the findings name
--- resources by id, and the breakdown counts them per account and per VPC.
+-- resources by id, and the breakdown counts them per account and per VPC (the rollup's
+-- ingress set holds each interface's place).
 SELECT DISTINCT
     interface_id,
     subnet_id,
@@ -7,4 +8,4 @@ SELECT DISTINCT
     account_id,
     region
 FROM {rollup}
-WHERE dt = '{date}' AND rollup_set = 'flows' AND (account_id IS NOT NULL OR vpc_id IS NOT NULL)
+WHERE dt = '{date}' AND rollup_set = 'ingress' AND (account_id IS NOT NULL OR vpc_id IS NOT NULL)

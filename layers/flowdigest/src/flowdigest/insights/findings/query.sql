@@ -25,19 +25,19 @@ WITH today AS (
     SELECT
         rollup_set, "action", interface_id, srcaddr, dstaddr, dstport, flow_direction, traffic_path,
         COALESCE(src_translated, false) AS src_translated, COALESCE(dst_translated, false) AS dst_translated,
-        pkt_src_aws_service, pkt_dst_aws_service, subnet_id, vpc_id, az_id, bytes, flows,
+        pkt_src_aws_service, pkt_dst_aws_service, bytes, flows,
         {is_public:srcaddr} AS src_public,
         {is_public:dstaddr} AS dst_public,
         interface_id IS NOT NULL AND COALESCE(bool_or(
             rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT' AND {nat_record})
             OVER (PARTITION BY interface_id), false) AS on_nat,
-        -- the interface's subnet, VPC and AZ on each of its rows (the ingress set has none)
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
-            THEN subnet_id END) OVER (PARTITION BY interface_id) END AS if_subnet,
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
-            THEN vpc_id END) OVER (PARTITION BY interface_id) END AS if_vpc,
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
-            THEN az_id END) OVER (PARTITION BY interface_id) END AS if_az
+        -- the interface's subnet, VPC and AZ on each of its rows (the ingress set holds them)
+        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'ingress' THEN subnet_id END)
+            OVER (PARTITION BY interface_id) END AS if_subnet,
+        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'ingress' THEN vpc_id END)
+            OVER (PARTITION BY interface_id) END AS if_vpc,
+        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'ingress' THEN az_id END)
+            OVER (PARTITION BY interface_id) END AS if_az
     FROM {rollup}
     WHERE dt = '{date}' AND rollup_set IN ('flows', 'rejects', 'ingress') AND COALESCE(log_status, 'OK') = 'OK'
 ),
@@ -79,9 +79,9 @@ homed AS (
     SELECT
         f.*,
         MIN(CASE WHEN f.role = 'self' THEN f.interface_id END) OVER (PARTITION BY f.address) AS h_interface,
-        MIN(CASE WHEN f.role = 'self' THEN f.subnet_id END) OVER (PARTITION BY f.address) AS h_subnet,
-        MIN(CASE WHEN f.role = 'self' THEN f.vpc_id END) OVER (PARTITION BY f.address) AS h_vpc,
-        MIN(CASE WHEN f.role = 'self' THEN f.az_id END) OVER (PARTITION BY f.address) AS h_az,
+        MIN(CASE WHEN f.role = 'self' THEN f.if_subnet END) OVER (PARTITION BY f.address) AS h_subnet,
+        MIN(CASE WHEN f.role = 'self' THEN f.if_vpc END) OVER (PARTITION BY f.address) AS h_vpc,
+        MIN(CASE WHEN f.role = 'self' THEN f.if_az END) OVER (PARTITION BY f.address) AS h_az,
         -- NULL when the address has no home record
         bool_or(CASE WHEN f.role = 'self' AND f.address IS NOT NULL THEN f.on_nat END)
             OVER (PARTITION BY f.address) AS h_on_nat
@@ -98,10 +98,10 @@ facts AS (
         CASE WHEN NOT h.h_on_nat THEN h.h_vpc END AS n_vpc,
         CASE WHEN NOT h.h_on_nat THEN h.h_az END AS n_az,
         COALESCE(CASE WHEN NOT h.h_on_nat THEN h.h_subnet END, h.address) AS sender,
-        h.interface_id AS nat_interface, h.az_id AS nat_az,
+        h.interface_id AS nat_interface, h.if_az AS nat_az,
         -- a logged sender to a logged interface in another AZ (neither a NAT gateway)
-        COALESCE(h.role = 'peer' AND h.sent AND NOT h.h_on_nat AND h.az_id <> h.h_az, false) AS m_cross,
-        CASE WHEN h.az_id < h.h_az THEN h.az_id || '->' || h.h_az ELSE h.h_az || '->' || h.az_id END AS pair,
+        COALESCE(h.role = 'peer' AND h.sent AND NOT h.h_on_nat AND h.if_az <> h.h_az, false) AS m_cross,
+        CASE WHEN h.if_az < h.h_az THEN h.if_az || '->' || h.h_az ELSE h.h_az || '->' || h.if_az END AS pair,
         h.interface_id AS pair_sender, h.h_interface AS pair_receiver,
         COALESCE(h.role = 'self' AND h.to_internet, false) AS m_internet,
         h.role = 'self' AS m_ports,
@@ -112,9 +112,12 @@ facts AS (
 ),
 keyed AS (
     -- each kind's keys and counted values on its members' rows only: the rows a grouping set
-    -- leaves out fall into one group of NULLs, dropped after (and few distinct values to count)
+    -- leaves out fall into one group of NULLs, dropped after (and few distinct values to count).
+    -- The ports kinds' members are the rows they count (exposed or scan): every other row would
+    -- make a group of its own (interface and port, or source) for nothing
     SELECT
-        m_nat, m_cross, m_internet, m_ports, bytes, flows, on_nat, rollup_set, if_subnet, if_vpc, if_az, unseen,
+        m_nat, m_cross, m_internet, m_port AS m_ports, bytes, flows, on_nat, rollup_set, if_subnet, if_vpc, if_az,
+        unseen,
         CASE WHEN m_nat THEN service END AS service, CASE WHEN m_nat THEN sender END AS sender,
         CASE WHEN m_nat THEN n_subnet END AS n_subnet, CASE WHEN m_nat THEN n_vpc END AS n_vpc,
         CASE WHEN m_nat THEN n_az END AS n_az,
@@ -123,10 +126,13 @@ keyed AS (
         CASE WHEN m_cross THEN pair_receiver END AS pair_receiver,
         CASE WHEN m_internet THEN interface_id END AS inet_interface,
         CASE WHEN m_internet THEN dstaddr END AS inet_destination,
-        CASE WHEN m_ports THEN interface_id END AS port_interface, CASE WHEN m_ports THEN dstport END AS port_key,
-        CASE WHEN m_ports THEN srcaddr END AS source, CASE WHEN m_ports THEN dstaddr END AS port_destination,
-        m_ports AND exposed AS exposed, m_ports AND scan AS scan
-    FROM facts
+        CASE WHEN m_port THEN interface_id END AS port_interface, CASE WHEN m_port THEN dstport END AS port_key,
+        CASE WHEN m_port THEN srcaddr END AS source, CASE WHEN m_port THEN dstaddr END AS port_destination,
+        m_port AND exposed AS exposed, m_port AND scan AS scan
+    FROM (
+        SELECT f.*, f.m_ports AND COALESCE(f.exposed OR f.scan, false) AS m_port
+        FROM facts AS f
+    ) AS facts
 ),
 kinds AS (
     -- nat:      (service, sender): gateway_endpoint_bypass; (sender, AZs, NAT): nat_cross_az;
