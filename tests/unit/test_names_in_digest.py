@@ -257,6 +257,9 @@ def test_the_demo_writes_and_uses_the_sample_inventory(tmp_path: Path, capsys: p
     top = rep["insights"]["top_talkers"]["rows"][0]
     assert f"{by_address[top['srcaddr']]} ({top['srcaddr']})" in capsys.readouterr().out
     assert (tmp_path / str(REPORT_DAY) / "inventory.json").is_file() and rep["names"]
+    # every kind of finding, the flow logs' own cost too (shown whatever its amount by the demo)
+    from flowdigest.findings.model import KINDS
+    assert {f["kind"] for f in rep["findings"]} == set(KINDS)
 
 
 def test_an_unlogged_nat_interface_says_the_nat_figures_are_incomplete(sample_root: Path, inventory_dir: Path,

@@ -95,13 +95,19 @@ def _prices(args: argparse.Namespace) -> Prices:
         raise UserError(str(e)) from None
 
 
-def _findings_config(args: argparse.Namespace) -> FindingsConfig:
-    from flowdigest.findings.config import ConfigError, load, locate
+def _findings_config(args: argparse.Namespace, demo: bool = False) -> FindingsConfig:
+    """The config file's thresholds and suppressions. The demo without one shows the flow logs'
+    own cost too: a sample day's few MB cost cents, far below the $5/month it is shown from."""
+    from flowdigest.findings.config import ConfigError, Thresholds, load, locate
 
     try:
-        return load(locate(args.config))
+        path = locate(args.config)
+        config = load(path)
     except ConfigError as e:
         raise UserError(str(e)) from None
+    if demo and path is None:
+        return config.model_copy(update={"thresholds": Thresholds(flow_log_min_usd_per_month=0)})
+    return config
 
 
 class Progress:
@@ -323,7 +329,7 @@ def _demo(args: argparse.Namespace, progress: Progress) -> RenderOutput:
 
     day = args.date or dates.yesterday()
     prices = _prices(args)  # a bad prices file stops before the sample days are generated
-    config = _findings_config(args)
+    config = _findings_config(args, demo=True)
     source = args.out / "sample"
     stamp = source / f".generated-{day}-{args.records}"
     if stamp.exists():

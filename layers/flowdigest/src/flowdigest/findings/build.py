@@ -239,6 +239,8 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], Context], Finding]] = {
 
 
 def _passes(f: Finding, r: dict[str, Any] | None, t: Thresholds) -> bool:
+    if f.kind == "flow_log_cost":
+        return f.usd_per_month is None or f.usd_per_month >= t.flow_log_min_usd_per_month
     if f.kind in COST_KINDS:
         return f.usd_per_month is None or f.usd_per_month >= t.min_usd_per_month
     if r is None:

@@ -35,6 +35,8 @@ class Thresholds(BaseModel):
 
     # a cost finding below this is not reported: $5/month is ~111 GB through a NAT at $0.045/GB
     min_usd_per_month: float = Field(default=5.0, ge=0)
+    # the flow logs' own cost (flow_log_cost, info) is shown from this much (`flowdigest demo`: 0)
+    flow_log_min_usd_per_month: float = Field(default=5.0, ge=0)
     port_scan_min_distinct: int = Field(default=10, ge=1)  # distinct ports or addresses one rejected source tried
     new_destination_min_gib: float = Field(default=1.0, ge=0)  # a never-seen public destination's GiB that day
     admin_ports: tuple[int, ...] = ADMIN_PORTS

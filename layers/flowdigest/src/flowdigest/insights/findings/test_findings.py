@@ -144,3 +144,11 @@ def test_flow_log_cost_prices_the_digests_athena_bytes_and_says_unknown_without(
     unknown = flow_log_cost(Context(report_date=DAY, prices=prices, source_bytes=50 * GIB))
     assert unknown is not None and unknown.evidence["athena_usd_per_day"] is None
     assert unknown.title.endswith("Athena scans: unknown")
+
+
+def test_the_flow_logs_own_cost_has_a_threshold_of_its_own() -> None:
+    cheap = Context(report_date=DAY, prices=Prices(), source_bytes=GIB // 100)  # cents a month
+    assert "flow_log_cost" not in {f.kind for f in build([], cheap)}
+    shown = Context(report_date=DAY, prices=Prices(), source_bytes=GIB // 100,
+                    findings_config=FindingsConfig(thresholds=Thresholds(flow_log_min_usd_per_month=0)))
+    assert [f.kind for f in build([], shown)] == ["flow_log_cost"]
