@@ -124,3 +124,25 @@ def measure(name: str, argv: list[str], runs: int, budget: float, *, want_result
         if spent >= budget:
             break
     return m
+
+
+def measure_alternating(cases: list[tuple[str, list[str]]], runs: int, budget: float) -> list[Measurement]:
+    """Cases compared with each other, run in turn round by round (the first of a round
+    alternating), so each sees the same machine: a shared machine's load drifts over minutes,
+    and runs grouped by case put that drift between them. Rounds stop as in measure()."""
+    ms = [Measurement(name) for name, _ in cases]
+    spent = 0.0
+    for i in range(runs):
+        order = list(range(len(cases)))
+        for k in order if i % 2 == 0 else order[::-1]:
+            name, argv = cases[k]
+            c = run_child(argv)
+            ms[k].runs.append(c)
+            spent += c.wall
+            log(f"  {name} run {i + 1}: {c.wall:.2f} s wall, peak {c.maxrss / MIB:.0f} MiB, load {c.load:.2f}"
+                + ("" if c.rc == 0 else f" FAILED (exit {c.rc})"))
+            if c.rc != 0:
+                raise MeasurementFailed(f"{name} failed (exit {c.rc}): {c.stderr.strip()[-1500:]}")
+        if spent >= budget * len(cases):
+            break
+    return ms

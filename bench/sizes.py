@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.children import Measurement, MeasurementFailed, log, measure, run_child, worker
+from bench.children import Measurement, MeasurementFailed, log, measure, measure_alternating, run_child, worker
 from bench.data import HISTORY_DAYS, day_files, ensure_data, ensure_history, ensure_pandas_history, link_rollups
 
 # The pandas baseline's peak, measured: 6.3 GiB at 10M and 17 GiB at 30M records. It is
@@ -146,11 +146,12 @@ def _engine(opts: Options, label: str, common: list[str], rollup_dir: Path, res:
     """The raw scan floor, the rollup build, the insight queries and both together, into res."""
     log(f"{label}: engine")
     scan = measure(f"{label} raw scan floor", worker("scan", *common), opts.runs, opts.budget)
-    rollup = measure(f"{label} rollup build", worker("rollup", *common), opts.runs, opts.budget)
     before_dir = rollup_dir.parent / "rollup_before"  # its own folder: the report reads rollup_dir
     before_args = [*common[:2], "--rollup-dir", str(before_dir), *common[4:]]
-    before = measure(f"{label} rollup build, SQL before the findings", worker("rollup-before", *before_args),
-                     opts.runs, opts.budget)
+    # the growth compares these two: side by side, alternating run by run
+    rollup, before = measure_alternating([(f"{label} rollup build", worker("rollup", *common)),
+                                          (f"{label} rollup build, SQL before the findings",
+                                           worker("rollup-before", *before_args))], opts.runs, opts.budget)
     queries = measure(f"{label} insight queries", worker("queries", *common), opts.runs, opts.budget)
     together = measure(f"{label} rollup + queries", worker("together", *common), opts.runs, opts.budget)
     rollup_files = sorted((rollup_dir / f"dt={opts.day.isoformat()}").glob("rollup_set=*/*.parquet"))
