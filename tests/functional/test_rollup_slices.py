@@ -34,21 +34,16 @@ def _sliced(monkeypatch: pytest.MonkeyPatch, source: Path, out: Path, parts: int
 
 
 @pytest.mark.slow
-def test_an_organisations_day_built_in_slices_of_prefixes_reports_the_same(
-        org_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = _report(org_root, tmp_path / "whole")
-    sliced, lines = _sliced(monkeypatch, org_root, tmp_path / "sliced", parts=4)
-    assert sum(" built" in line and "slice " in line for line in lines) >= 4, lines
-    assert whole["totals"]["flows"] > 0 and whole["findings"]
-    assert sliced == whole
-
-
-@pytest.mark.slow
-def test_one_prefixs_day_built_in_slices_of_its_files_reports_the_same(
-        sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = _report(sample_root, tmp_path / "whole")
-    sliced, lines = _sliced(monkeypatch, sample_root, tmp_path / "sliced", parts=8)
-    assert sum(" built" in line and "slice " in line for line in lines) >= 8, lines
+@pytest.mark.parametrize(("root", "parts"), [
+    ("org_root", 4),  # an organisation's day: slices of whole prefixes
+    ("sample_root", 8),  # one prefix's day: slices of its hours' files, whose groups repeat across them
+])
+def test_a_day_built_in_slices_reports_what_its_whole_build_does(
+        root: str, parts: int, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source: Path = request.getfixturevalue(root)
+    whole = _report(source, tmp_path / "whole")
+    sliced, lines = _sliced(monkeypatch, source, tmp_path / "sliced", parts=parts)
+    assert sum(" built" in line and "slice " in line for line in lines) >= parts, lines
     assert whole["totals"]["flows"] > 0 and whole["findings"]
     assert sliced == whole
 
