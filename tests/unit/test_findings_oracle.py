@@ -231,7 +231,7 @@ def test_sample_day_holds_every_kind_with_the_planted_amounts(sample_report: dic
                    Context(report_date=REPORT_DAY, prices=Prices(), fields=sample_report["fields"]))
     assert any(f.kind == "gateway_endpoint_bypass" and f.evidence["service"] == "S3" for f in bypass)
     # every kind, once the cost threshold is out of the way (the test day is small)
-    loose = FindingsConfig(thresholds=Thresholds(min_usd_per_month=0))
+    loose = FindingsConfig(thresholds=Thresholds(min_usd_per_month=0, flow_log_min_usd_per_month=0))
     ctx = Context(report_date=REPORT_DAY, prices=Prices(), fields=sample_report["fields"],
                   history_days=sample_report["data_health"]["history_days"],
                   source_bytes=sample_report["source"]["bytes"], findings_config=loose)
