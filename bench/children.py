@@ -114,16 +114,21 @@ def measure(name: str, argv: list[str], runs: int, budget: float, *, want_result
     m = Measurement(name)
     spent = 0.0
     for i in range(runs):
-        c = run_child(argv, want_result=want_result)
-        m.runs.append(c)
-        spent += c.wall
-        log(f"  {name} run {i + 1}: {c.wall:.2f} s wall, peak {c.maxrss / MIB:.0f} MiB, load {c.load:.2f}"
-            + ("" if c.rc == 0 else f" FAILED (exit {c.rc})"))
-        if c.rc != 0:
-            raise MeasurementFailed(f"{name} failed (exit {c.rc}): {c.stderr.strip()[-1500:]}")
+        spent += _run_into(m, argv, i, want_result=want_result).wall
         if spent >= budget:
             break
     return m
+
+
+def _run_into(m: Measurement, argv: list[str], i: int, *, want_result: bool = True) -> Child:
+    """Run `m`'s run i + 1, logged; MeasurementFailed (with the child's stderr tail) if it fails."""
+    c = run_child(argv, want_result=want_result)
+    m.runs.append(c)
+    log(f"  {m.name} run {i + 1}: {c.wall:.2f} s wall, peak {c.maxrss / MIB:.0f} MiB, load {c.load:.2f}"
+        + ("" if c.rc == 0 else f" FAILED (exit {c.rc})"))
+    if c.rc != 0:
+        raise MeasurementFailed(f"{m.name} failed (exit {c.rc}): {c.stderr.strip()[-1500:]}")
+    return c
 
 
 def measure_alternating(cases: list[tuple[str, list[str]]], runs: int, budget: float) -> list[Measurement]:
@@ -135,14 +140,7 @@ def measure_alternating(cases: list[tuple[str, list[str]]], runs: int, budget: f
     for i in range(runs):
         order = list(range(len(cases)))
         for k in order if i % 2 == 0 else order[::-1]:
-            name, argv = cases[k]
-            c = run_child(argv)
-            ms[k].runs.append(c)
-            spent += c.wall
-            log(f"  {name} run {i + 1}: {c.wall:.2f} s wall, peak {c.maxrss / MIB:.0f} MiB, load {c.load:.2f}"
-                + ("" if c.rc == 0 else f" FAILED (exit {c.rc})"))
-            if c.rc != 0:
-                raise MeasurementFailed(f"{name} failed (exit {c.rc}): {c.stderr.strip()[-1500:]}")
+            spent += _run_into(ms[k], cases[k][1], i).wall
         if spent >= budget * len(cases):
             break
     return ms

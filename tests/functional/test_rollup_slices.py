@@ -33,10 +33,25 @@ def _sliced(monkeypatch: pytest.MonkeyPatch, source: Path, out: Path, parts: int
     return _report(source, out, progress=lines.append), lines
 
 
+@pytest.fixture(scope="module")
+def vpc_and_tgw_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A day of VPC and Transit Gateway flow logs: the gateway's sets are built once, after the slices."""
+    from test_transit_gateway import VPCS
+
+    from flowdigest.sample import generate_day
+    from flowdigest.sample.tgw import write_tgw_day
+
+    root = tmp_path_factory.mktemp("vpc_and_tgw")
+    generate_day(root, REPORT_DAY, records=20_000, seed=3)
+    write_tgw_day(root, VPCS, REPORT_DAY)
+    return root
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("root", "parts"), [
     ("org_root", 4),  # an organisation's day: slices of whole prefixes
     ("sample_root", 8),  # one prefix's day: slices of its hours' files, whose groups repeat across them
+    ("vpc_and_tgw_root", 4),
 ])
 def test_a_day_built_in_slices_reports_what_its_whole_build_does(
         root: str, parts: int, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,6 +60,8 @@ def test_a_day_built_in_slices_reports_what_its_whole_build_does(
     sliced, lines = _sliced(monkeypatch, source, tmp_path / "sliced", parts=parts)
     assert sum(" built" in line and "slice " in line for line in lines) >= parts, lines
     assert whole["totals"]["flows"] > 0 and whole["findings"]
+    if root == "vpc_and_tgw_root":
+        assert whole["insights"]["transit_gateway"]["rows"]
     assert sliced == whole
 
 

@@ -173,11 +173,14 @@ class DuckDBEngine:
     def _register_flow_logs(self, data: DayData, vpc_files: list[Path] | None = None, tables: bool = True) -> None:
         """`flow_logs` over the VPC flow logs, `tgw_flow_logs` over the Transit Gateway ones (as
         the Glue tables of those names: a VPC's traffic through the gateway is in both).
-        A slice of the build: `flow_logs` over `vpc_files` only, and the in-memory tables if `tables`."""
+        A slice of the build: `flow_logs` over `vpc_files` only; the in-memory tables, and the
+        Transit Gateway's view (built once, after the slices), with the first slice only (`tables`)."""
         for view, catalog, tgw, files in (
             ("flow_logs", fields.FIELDS, False, data.parquet_files if vpc_files is None else vpc_files),
             (TGW_TABLE, fields.TGW_CATALOG, True, data.tgw_parquet_files),
         ):
+            if tgw and not tables:
+                continue
             columns = data.tgw_columns if tgw else data.columns
             parts = []
             by_origin: dict[tuple[str | None, str | None], list[Path]] = {}
@@ -189,7 +192,7 @@ class DuckDBEngine:
                           "hive_types_autocast = false, union_by_name = true)")
                 parts.append(f"SELECT {self._select_list(columns, data.hive, catalog, origin)} FROM {reader}")
             for i, table in enumerate(data.text_tables):
-                if fields.is_tgw(table.column_names) != tgw or not (tables or tgw):
+                if fields.is_tgw(table.column_names) != tgw or not tables:
                     continue
                 name = f"text_logs_{i}"
                 self.con.register(name, table)

@@ -104,7 +104,7 @@ facts AS (
         CASE WHEN h.if_az < h.h_az THEN h.if_az || '->' || h.h_az ELSE h.h_az || '->' || h.if_az END AS pair,
         h.interface_id AS pair_sender, h.h_interface AS pair_receiver,
         COALESCE(h.role = 'self' AND h.to_internet, false) AS m_internet,
-        h.role = 'self' AS m_ports,
+        h.role = 'self' AS is_self,
         h.rollup_set = 'ingress' AND h.srcaddr IS NOT NULL AND NOT h.on_nat
             AND h.dstport IN (22, 3389, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 2375, 2379, 11211) AS exposed,
         h.src_public AND (h.rollup_set <> 'flows' OR h."action" = 'REJECT') AS scan
@@ -130,7 +130,7 @@ keyed AS (
         CASE WHEN m_port THEN srcaddr END AS source, CASE WHEN m_port THEN dstaddr END AS port_destination,
         m_port AND exposed AS exposed, m_port AND scan AS scan
     FROM (
-        SELECT f.*, f.m_ports AND COALESCE(f.exposed OR f.scan, false) AS m_port
+        SELECT f.*, f.is_self AND COALESCE(f.exposed OR f.scan, false) AS m_port
         FROM facts AS f
     ) AS facts
 ),
