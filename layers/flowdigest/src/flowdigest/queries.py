@@ -46,6 +46,9 @@ ROLLUP_KEYS: tuple[str, ...] = (
     "subnet_id", "vpc_id", "az_id",  # the interface's: they add no rows (the findings)
     "account_id", "region",  # the interface's too (the record's, else the S3 prefix's)
 )
+# The ingress set's interface facts that are no flow-log field (daily_rollup.sql): the
+# interface's own address on a record, and a translated record's destination.
+ROLLUP_ADDRESSES: tuple[str, ...] = ("own_addr", "translated_dstaddr")
 ROLLUP_SCHEMA: dict[str, str] = {
     "rollup_set": "VARCHAR",  # which grouping set a row belongs to (daily_rollup.sql)
     "hour": "INT",
@@ -53,6 +56,7 @@ ROLLUP_SCHEMA: dict[str, str] = {
     "src_translated": "BOOLEAN",  # pkt_srcaddr <> srcaddr
     "dst_translated": "BOOLEAN",  # pkt_dstaddr <> dstaddr
     **{c: fields.BY_COLUMN[c].sql_type for c in ROLLUP_KEYS[10:]},
+    **{c: "VARCHAR" for c in ROLLUP_ADDRESSES},
     "flows": "BIGINT",
     "packets": "BIGINT",
     "bytes": "BIGINT",

@@ -6,14 +6,20 @@
 --           headline reads it for eight days)
 --   ports   bytes per destination port and protocol
 --   rejects rejected sources and ports (accepted rows collapse: their address and port are NULL)
---   ingress each interface's place (subnet, VPC, AZ, account, Region: the record's account-id /
---           region, else its S3 prefix's, so a format without interface-id does not mix
---           accounts), and under it the accepted ingress from public addresses to a listening
---           port, per source and port (the findings' exposed ports). Web ports 80/443 and
---           ephemeral ports (>= 32768, where responses arrive) are left out to keep it small;
---           the interface's other records collapse into one row of NULL source and port. The
---           place depends on the interface, so it adds no rows here, where the flows set's
---           keys would cost a third more build time (bench/README.md).
+--   ingress the interface facts, a row or a few per interface: its place (subnet, VPC, AZ,
+--           account, Region: the record's account-id / region, else its S3 prefix's, so a
+--           format without interface-id does not mix accounts); its own addresses (own_addr:
+--           an egress record's srcaddr, an ingress record's dstaddr) and the destinations of
+--           its translated records (translated_dstaddr: a NAT gateway's private address), with
+--           the action, instance id and translated flags that tell a NAT gateway's interface
+--           (queries.py, {nat_record}); and under it the accepted ingress from public
+--           addresses to a listening port, per source and port (the findings' exposed
+--           ports). Web ports 80/443 and ephemeral ports (>= 32768, where responses arrive)
+--           are left out to keep it small. The queries join these small facts to the flows
+--           set instead of computing them with windows over it, which a big day's flows set
+--           does not fit in memory for (bench/README.md, "An organisation's day"). The place
+--           depends on the interface, so it adds no rows here, where the flows set's keys
+--           would cost a third more build time.
 -- Packet-level addresses matter only as "translated or not" (the NAT gateway's legs).
 -- The rollup is a multiset of partial aggregates: a group may be stored as several rows whose
 -- flows, packets and bytes add up to it (the embedded engine builds a big day in slices of its
@@ -50,11 +56,13 @@ SELECT
     dst_translated,
     pkt_src_aws_service,
     pkt_dst_aws_service,
-    subnet_id,  -- the ingress set's only
+    subnet_id,  -- the ingress set's only, to the end of the keys
     vpc_id,
     az_id,
     account_id,
     region,
+    own_addr,
+    translated_dstaddr,
     COUNT(*) AS flows,
     CAST(SUM(packets) AS BIGINT) AS packets,  -- DuckDB would widen to HUGEINT (DOUBLE in Parquet)
     CAST(SUM(bytes) AS BIGINT) AS bytes,
@@ -78,6 +86,10 @@ FROM (
             COALESCE(NULLIF(region, '-'), aws_region) AS region,
             NULLIF(pkt_srcaddr, '-') <> NULLIF(srcaddr, '-') AS src_translated,
             NULLIF(pkt_dstaddr, '-') <> NULLIF(dstaddr, '-') AS dst_translated,
+            CASE NULLIF(flow_direction, '-') WHEN 'egress' THEN NULLIF(srcaddr, '-')
+                                             WHEN 'ingress' THEN NULLIF(dstaddr, '-') END AS own_addr,
+            CASE WHEN NULLIF(pkt_dstaddr, '-') <> NULLIF(dstaddr, '-') THEN NULLIF(dstaddr, '-') END
+                AS translated_dstaddr,
             CASE WHEN "action" = 'REJECT' THEN NULLIF(srcaddr, '-') END AS rejected_srcaddr,
             CASE WHEN "action" = 'REJECT' THEN dstport END AS rejected_dstport,
             -- the cheap tests first: the address test runs only for the few records left
@@ -96,5 +108,6 @@ GROUP BY GROUPING SETS (
     ("hour", log_status, "action", interface_id, flow_direction),
     (log_status, protocol, dstport),
     (log_status, "action", rejected_srcaddr, protocol, rejected_dstport),
-    (log_status, interface_id, subnet_id, vpc_id, az_id, account_id, region, ingress_srcaddr, ingress_dstport)
+    (log_status, "action", interface_id, instance_id, src_translated, dst_translated, own_addr, translated_dstaddr,
+     subnet_id, vpc_id, az_id, account_id, region, ingress_srcaddr, ingress_dstport)
 )

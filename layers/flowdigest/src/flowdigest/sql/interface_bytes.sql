@@ -2,8 +2,8 @@
 -- for the inventory's coverage and top talkers by resource; and whether its records alone
 -- make it a NAT gateway's (`{{nat_record}}` rendered without an inventory, queries.py), so
 -- the inventory's NAT rule keeps that rule for the interfaces the inventory does not know.
--- Two narrow scans of the rollup's own sets (`hours` is small; of `flows` only the
--- interface, the translated flags and the instance id): the raw logs are not read again.
+-- Two narrow scans of the rollup's own small sets (`hours`, and `ingress`, whose interface
+-- facts carry the action, translated flags and instance id): the raw logs are not read again.
 SELECT
     interface_id,
     SUM(bytes) AS bytes,
@@ -16,7 +16,7 @@ FROM (
     UNION ALL
     SELECT interface_id, 0 AS bytes, true AS nat_by_records
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND interface_id IS NOT NULL
+    WHERE dt = '{date}' AND rollup_set = 'ingress' AND interface_id IS NOT NULL
         AND COALESCE(log_status, 'OK') = 'OK' AND "action" = 'ACCEPT'
         AND {nat_record}
 ) AS per_record

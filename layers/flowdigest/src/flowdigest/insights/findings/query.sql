@@ -13,33 +13,52 @@
 --    for the cost kinds; the risk kinds are skipped then (findings.build.NEEDS).
 --  * Traffic between two logged interfaces is in both their records: cross_az counts the
 --    sender's egress record only (a response is its sender's egress: counted once too).
--- Athena inlines WITH queries, so each reference to one reading {rollup} scans it again. This
--- reads the day once and the week before it once (its destinations only, for
--- new_external_destination), so every step below is a chain, each read by the next only:
---  * a peer's home without a join: a row that needs one is read twice (`role`), once as itself
---    and once filed under the peer's address, where a window over that address finds the
---    home records filed under it;
---  * every kind from one GROUP BY: each grouping set carries its kind's membership flag
---    (`m_*`), so its groups hold that kind's rows only.
-WITH today AS (
+--  * NAT gateway interfaces, each interface's place and each address's home are small facts
+--    of the rollup's ingress set (interfaces, homes), joined to the day's rows: windows over
+--    the flows set would need it all in memory at once (bench/README.md).
+-- Athena inlines WITH queries, so each reference to one reading {rollup} scans it again:
+-- `interfaces` is read twice (by homes and by today), each a scan of the small ingress set's
+-- few columns; the day's flows, rejects and ingress rows are read once, and the week before
+-- once (its destinations only, for new_external_destination). Every kind comes from one
+-- plain GROUP BY: each row is routed to the kinds it counts in (a cross join with the kinds'
+-- names: a constant list, so no correlated UNNEST), keyed by that kind's keys.
+WITH interfaces AS (
+    -- each logged interface: whether it is a NAT gateway's, and its subnet, VPC and AZ
     SELECT
-        rollup_set, "action", interface_id, srcaddr, dstaddr, dstport, flow_direction, traffic_path,
-        COALESCE(src_translated, false) AS src_translated, COALESCE(dst_translated, false) AS dst_translated,
-        pkt_src_aws_service, pkt_dst_aws_service, bytes, flows,
-        {is_public:srcaddr} AS src_public,
-        {is_public:dstaddr} AS dst_public,
-        interface_id IS NOT NULL AND COALESCE(bool_or(
-            rollup_set = 'flows' AND COALESCE("action", 'ACCEPT') = 'ACCEPT' AND {nat_record})
-            OVER (PARTITION BY interface_id), false) AS on_nat,
-        -- the interface's subnet, VPC and AZ on each of its rows (the ingress set holds them)
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'ingress' THEN subnet_id END)
-            OVER (PARTITION BY interface_id) END AS if_subnet,
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'ingress' THEN vpc_id END)
-            OVER (PARTITION BY interface_id) END AS if_vpc,
-        CASE WHEN interface_id IS NOT NULL THEN MIN(CASE WHEN rollup_set = 'ingress' THEN az_id END)
-            OVER (PARTITION BY interface_id) END AS if_az
+        interface_id,
+        COALESCE(bool_or(COALESCE("action", 'ACCEPT') = 'ACCEPT' AND {nat_record}), false) AS on_nat,
+        MIN(subnet_id) AS if_subnet, MIN(vpc_id) AS if_vpc, MIN(az_id) AS if_az
     FROM {rollup}
-    WHERE dt = '{date}' AND rollup_set IN ('flows', 'rejects', 'ingress') AND COALESCE(log_status, 'OK') = 'OK'
+    WHERE dt = '{date}' AND rollup_set = 'ingress' AND COALESCE(log_status, 'OK') = 'OK' AND interface_id IS NOT NULL
+    GROUP BY interface_id
+),
+homes AS (
+    -- where an address lives: the interfaces whose accepted records have it as their own (an
+    -- egress record's source, an ingress record's destination), the least of each place those
+    -- records give, and whether any of those interfaces is a NAT gateway's
+    SELECT
+        h.own_addr AS address,
+        MIN(h.interface_id) AS h_interface, MIN(h.subnet_id) AS h_subnet, MIN(h.vpc_id) AS h_vpc,
+        MIN(h.az_id) AS h_az, bool_or(COALESCE(i.on_nat, false)) AS h_on_nat
+    FROM {rollup} AS h
+    LEFT JOIN interfaces AS i ON i.interface_id = h.interface_id
+    WHERE h.dt = '{date}' AND h.rollup_set = 'ingress' AND COALESCE(h.log_status, 'OK') = 'OK'
+      AND COALESCE(h."action", 'ACCEPT') = 'ACCEPT' AND h.own_addr IS NOT NULL
+    GROUP BY h.own_addr
+),
+today AS (
+    -- the ingress set's rows that matter here are its public ingress (srcaddr set)
+    SELECT
+        r.rollup_set, r."action", r.interface_id, r.srcaddr, r.dstaddr, r.dstport, r.flow_direction, r.traffic_path,
+        COALESCE(r.src_translated, false) AS src_translated, COALESCE(r.dst_translated, false) AS dst_translated,
+        r.pkt_src_aws_service, r.pkt_dst_aws_service, r.bytes, r.flows,
+        {is_public:r.srcaddr} AS src_public,
+        {is_public:r.dstaddr} AS dst_public,
+        COALESCE(i.on_nat, false) AS on_nat, i.if_subnet, i.if_vpc, i.if_az
+    FROM {rollup} AS r
+    LEFT JOIN interfaces AS i ON i.interface_id = r.interface_id
+    WHERE r.dt = '{date}' AND r.rollup_set IN ('flows', 'rejects', 'ingress') AND COALESCE(r.log_status, 'OK') = 'OK'
+      AND (r.rollup_set <> 'ingress' OR r.srcaddr IS NOT NULL)
 ),
 seen AS (
     SELECT DISTINCT dstaddr
@@ -47,16 +66,13 @@ seen AS (
     WHERE dt >= '{history_start}' AND dt < '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
 ),
 traits AS (
-    -- what each row is: the kinds it may count in, the address it is a home record of, and
-    -- the peer whose home it needs (a NAT leg's internal address; a sender's destination)
+    -- what each row is: the kinds it may count in, and the peer whose home it needs (a NAT
+    -- leg's internal address; a sender's destination)
     SELECT
         t.*,
-        t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AS accepted,
         t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND t.on_nat
             AND (t.src_translated OR t.dst_translated) AS nat_leg,
         t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND NOT t.on_nat AND t.flow_direction = 'egress' AS sent,
-        CASE WHEN t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT'
-             THEN CASE t.flow_direction WHEN 'egress' THEN t.srcaddr WHEN 'ingress' THEN t.dstaddr END END AS home_of,
         -- to public addresses that are no AWS service, not over a VPN, peering or local gateway
         t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND t.dst_public AND t.pkt_dst_aws_service IS NULL
             AND (t.traffic_path IS NULL OR t.traffic_path NOT BETWEEN 3 AND 6) AS to_internet,
@@ -64,35 +80,24 @@ traits AS (
     FROM today AS t
     LEFT JOIN seen AS s ON s.dstaddr = t.dstaddr
 ),
-filed AS (
-    SELECT
-        x.*, r.role,
-        CASE WHEN r.role = 'self' THEN x.home_of
-             WHEN x.nat_leg THEN CASE WHEN x.dst_translated THEN x.srcaddr ELSE x.dstaddr END
-             ELSE x.dstaddr END AS address
-    FROM traits AS x
-    CROSS JOIN UNNEST(ARRAY['self', 'peer']) AS r (role)
-    WHERE r.role = 'self' OR x.nat_leg OR x.sent
-),
 homed AS (
-    -- the address's home, as every home record filed under it says (MIN of each, as a GROUP BY would)
-    SELECT
-        f.*,
-        MIN(CASE WHEN f.role = 'self' THEN f.interface_id END) OVER (PARTITION BY f.address) AS h_interface,
-        MIN(CASE WHEN f.role = 'self' THEN f.if_subnet END) OVER (PARTITION BY f.address) AS h_subnet,
-        MIN(CASE WHEN f.role = 'self' THEN f.if_vpc END) OVER (PARTITION BY f.address) AS h_vpc,
-        MIN(CASE WHEN f.role = 'self' THEN f.if_az END) OVER (PARTITION BY f.address) AS h_az,
-        -- NULL when the address has no home record
-        bool_or(CASE WHEN f.role = 'self' AND f.address IS NOT NULL THEN f.on_nat END)
-            OVER (PARTITION BY f.address) AS h_on_nat
-    FROM filed AS f
+    -- the peer's home: NULL when the address has no home record (or the row needs none)
+    SELECT x.*, h.h_interface, h.h_subnet, h.h_vpc, h.h_az, h.h_on_nat
+    FROM (
+        SELECT
+            t.*,
+            CASE WHEN t.nat_leg THEN CASE WHEN t.dst_translated THEN t.srcaddr ELSE t.dstaddr END
+                 WHEN t.sent THEN t.dstaddr END AS address
+        FROM traits AS t
+    ) AS x
+    LEFT JOIN homes AS h ON h.address = x.address
 ),
 facts AS (
     SELECT
         h.*,
         -- the NAT gateway's private leg, out (to the NAT, packet bound elsewhere) and back; the
         -- internal address's home unless that is a NAT gateway itself
-        COALESCE(h.role = 'peer' AND h.nat_leg, false) AS m_nat,
+        COALESCE(h.nat_leg, false) AS m_nat,
         CASE WHEN h.dst_translated THEN h.pkt_dst_aws_service ELSE h.pkt_src_aws_service END AS service,
         CASE WHEN NOT h.h_on_nat THEN h.h_subnet END AS n_subnet,
         CASE WHEN NOT h.h_on_nat THEN h.h_vpc END AS n_vpc,
@@ -100,44 +105,78 @@ facts AS (
         COALESCE(CASE WHEN NOT h.h_on_nat THEN h.h_subnet END, h.address) AS sender,
         h.interface_id AS nat_interface, h.if_az AS nat_az,
         -- a logged sender to a logged interface in another AZ (neither a NAT gateway)
-        COALESCE(h.role = 'peer' AND h.sent AND NOT h.h_on_nat AND h.if_az <> h.h_az, false) AS m_cross,
+        COALESCE(h.sent AND NOT h.h_on_nat AND h.if_az <> h.h_az, false) AS m_cross,
         CASE WHEN h.if_az < h.h_az THEN h.if_az || '->' || h.h_az ELSE h.h_az || '->' || h.if_az END AS pair,
         h.interface_id AS pair_sender, h.h_interface AS pair_receiver,
-        COALESCE(h.role = 'self' AND h.to_internet, false) AS m_internet,
-        h.role = 'self' AS is_self,
+        COALESCE(h.to_internet, false) AS m_internet,
         h.rollup_set = 'ingress' AND h.srcaddr IS NOT NULL AND NOT h.on_nat
             AND h.dstport IN (22, 3389, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 2375, 2379, 11211) AS exposed,
         h.src_public AND (h.rollup_set <> 'flows' OR h."action" = 'REJECT') AS scan
     FROM homed AS h
 ),
-keyed AS (
-    -- each kind's keys and counted values on its members' rows only: the rows a grouping set
-    -- leaves out fall into one group of NULLs, dropped after (and few distinct values to count).
-    -- The ports kinds' members are the rows they count (exposed or scan): every other row would
-    -- make a group of its own (interface and port, or source) for nothing
+routed AS (
+    -- each row once per kind it counts in (`kinds` says which), with that kind's keys, the
+    -- place it names (`subnet`, `vpc`, `az`: least of the group's), what it adds up
+    -- (`bytes`, `flows`, `nat_bytes`), the distinct values it counts (`d1`, `d2`) and its flag
     SELECT
-        m_nat, m_cross, m_internet, m_port AS m_ports, bytes, flows, on_nat, rollup_set, if_subnet, if_vpc, if_az,
-        unseen,
-        CASE WHEN m_nat THEN service END AS service, CASE WHEN m_nat THEN sender END AS sender,
-        CASE WHEN m_nat THEN n_subnet END AS n_subnet, CASE WHEN m_nat THEN n_vpc END AS n_vpc,
-        CASE WHEN m_nat THEN n_az END AS n_az,
-        CASE WHEN m_nat THEN nat_interface END AS nat_interface, CASE WHEN m_nat THEN nat_az END AS nat_az,
-        CASE WHEN m_cross THEN pair END AS pair, CASE WHEN m_cross THEN pair_sender END AS pair_sender,
-        CASE WHEN m_cross THEN pair_receiver END AS pair_receiver,
-        CASE WHEN m_internet THEN interface_id END AS inet_interface,
-        CASE WHEN m_internet THEN dstaddr END AS inet_destination,
-        CASE WHEN m_port THEN interface_id END AS port_interface, CASE WHEN m_port THEN dstport END AS port_key,
-        CASE WHEN m_port THEN srcaddr END AS source, CASE WHEN m_port THEN dstaddr END AS port_destination,
-        m_port AND exposed AS exposed, m_port AND scan AS scan
-    FROM (
-        SELECT f.*, f.is_self AND COALESCE(f.exposed OR f.scan, false) AS m_port
-        FROM facts AS f
-    ) AS facts
+        k.kind,
+        CASE WHEN k.kind IN ('gateway_endpoint_bypass', 'nat_cross_az') THEN f.sender
+             WHEN k.kind = 'aws_service_via_nat' THEN f.service
+             WHEN k.kind IN ('cross_az', 'cross_az_pair') THEN f.pair
+             WHEN k.kind IN ('internet_egress', 'exposed_port') THEN f.interface_id
+             WHEN k.kind = 'new_external_destination' THEN f.dstaddr
+             ELSE f.srcaddr END AS resource_id,
+        CASE WHEN k.kind IN ('cross_az_pair', 'internet_egress', 'exposed_port') THEN f.interface_id END AS interface_id,
+        CASE k.kind WHEN 'nat_cross_az' THEN f.interface_id WHEN 'cross_az_pair' THEN f.h_interface END AS peer_id,
+        CASE WHEN k.kind = 'nat_cross_az' THEN f.n_az END AS sender_az,
+        CASE WHEN k.kind = 'nat_cross_az' THEN f.if_az END AS peer_az,
+        CASE WHEN k.kind IN ('gateway_endpoint_bypass', 'aws_service_via_nat') THEN f.service END AS service,
+        CASE WHEN k.kind = 'exposed_port' THEN f.dstport END AS port,
+        CASE WHEN k.kind IN ('gateway_endpoint_bypass', 'nat_cross_az') THEN f.n_subnet
+             WHEN k.kind IN ('internet_egress', 'exposed_port') THEN f.if_subnet END AS subnet,
+        CASE WHEN k.kind IN ('gateway_endpoint_bypass', 'nat_cross_az', 'aws_service_via_nat') THEN f.n_vpc
+             WHEN k.kind IN ('internet_egress', 'exposed_port') THEN f.if_vpc END AS vpc,
+        CASE WHEN k.kind IN ('gateway_endpoint_bypass', 'nat_cross_az') THEN f.n_az
+             WHEN k.kind IN ('internet_egress', 'exposed_port') THEN f.if_az END AS az,
+        -- a destination's bytes once: the senders', or the NAT's public leg when larger; a
+        -- scanner's: its rejected records (the flows set's)
+        CASE WHEN k.kind = 'new_external_destination' AND f.on_nat THEN NULL
+             WHEN k.kind = 'port_scan' AND f.rollup_set <> 'flows' THEN NULL
+             ELSE f.bytes END AS bytes,
+        CASE WHEN k.kind = 'port_scan' AND f.rollup_set <> 'flows' THEN NULL ELSE f.flows END AS flows,
+        CASE WHEN k.kind = 'new_external_destination' AND f.on_nat THEN f.bytes END AS nat_bytes,
+        CASE k.kind
+            WHEN 'aws_service_via_nat' THEN f.n_az
+            WHEN 'internet_egress' THEN f.dstaddr
+            WHEN 'new_external_destination' THEN CASE WHEN NOT f.on_nat THEN f.interface_id END
+            WHEN 'exposed_port' THEN f.srcaddr
+            WHEN 'port_scan' THEN CASE WHEN f.rollup_set = 'rejects' AND f.dstport < 32768
+                                       THEN CAST(f.dstport AS VARCHAR) END
+        END AS d1,
+        CASE WHEN k.kind = 'port_scan' AND f.rollup_set = 'flows' THEN f.dstaddr END AS d2,
+        CASE k.kind WHEN 'new_external_destination' THEN f.unseen
+                    WHEN 'port_scan' THEN f.rollup_set = 'ingress' AND NOT f.on_nat END AS flag
+    FROM facts AS f
+    CROSS JOIN UNNEST(ARRAY['gateway_endpoint_bypass', 'nat_cross_az', 'aws_service_via_nat', 'cross_az',
+                            'cross_az_pair', 'internet_egress', 'new_external_destination', 'exposed_port',
+                            'port_scan']) AS k (kind)
+    WHERE CASE k.kind
+              WHEN 'gateway_endpoint_bypass' THEN f.m_nat AND f.service IN ('S3', 'DYNAMODB')
+              WHEN 'nat_cross_az' THEN f.m_nat AND f.n_az <> f.if_az
+              WHEN 'aws_service_via_nat' THEN f.m_nat AND f.service NOT IN ('S3', 'DYNAMODB')
+              WHEN 'cross_az' THEN f.m_cross
+              WHEN 'cross_az_pair' THEN f.m_cross
+              WHEN 'internet_egress' THEN f.m_internet AND NOT f.on_nat AND f.interface_id IS NOT NULL
+              WHEN 'new_external_destination' THEN f.m_internet
+              WHEN 'exposed_port' THEN f.exposed
+              ELSE f.scan AND f.srcaddr IS NOT NULL
+          END
 ),
 kinds AS (
-    -- nat:      (service, sender): gateway_endpoint_bypass; (sender, AZs, NAT): nat_cross_az;
-    --           (service): aws_service_via_nat, with the AZs of the subnets sending it (an
-    --           endpoint is paid per AZ)
+    -- nat:      (service, sender): gateway_endpoint_bypass, to S3 and DynamoDB; (sender, AZs,
+    --           NAT): nat_cross_az, the sender in another AZ than the NAT; (service):
+    --           aws_service_via_nat, the other services, with the AZs of the subnets sending
+    --           them (an endpoint is paid per AZ)
     -- cross:    (pair): cross_az; (pair, sender, receiver): its evidence, the resource pairs
     -- internet: (interface): internet_egress, from the senders (not again from the NAT gateway);
     --           (destination): new_external_destination when the history never saw it, its
@@ -149,99 +188,33 @@ kinds AS (
     --           (source): port_scan, distinct ports below the ephemeral range (rejected
     --           responses arrive above it), distinct addresses, and whether it reached a
     --           listening port (not on a NAT)
+    -- One plain GROUP BY, which spills to disk when a big day's groups do not fit in memory
+    -- (GROUPING SETS with every kind's aggregates in each set did not, bench/README.md)
     SELECT
-        CASE
-            WHEN GROUPING(m_nat) = 0 THEN CASE WHEN GROUPING(nat_interface) = 0 THEN 'nat_cross_az'
-                                               WHEN GROUPING(sender) = 0 THEN 'gateway_endpoint_bypass'
-                                               ELSE 'aws_service_via_nat' END
-            WHEN GROUPING(m_cross) = 0 THEN CASE WHEN GROUPING(pair_sender) = 0 THEN 'cross_az_pair'
-                                                 ELSE 'cross_az' END
-            WHEN GROUPING(m_internet) = 0 THEN CASE WHEN GROUPING(inet_interface) = 0 THEN 'internet_egress'
-                                                    ELSE 'new_external_destination' END
-            WHEN GROUPING(source) = 0 THEN 'port_scan'
-            ELSE 'exposed_port'
-        END AS kind,
-        COALESCE(m_nat, m_cross, m_internet, m_ports) AS member,
-        service, sender, n_az, nat_interface, nat_az, pair, pair_sender, pair_receiver,
-        inet_interface, inet_destination, port_interface, port_key, source,
-        -- nat
-        MIN(n_subnet) AS nat_subnet, MIN(n_vpc) AS nat_vpc, MIN(n_az) AS sender_az,
-        SUM(CASE WHEN service IN ('S3', 'DYNAMODB') THEN bytes END) AS endpoint_bytes,
-        SUM(CASE WHEN service IN ('S3', 'DYNAMODB') THEN flows END) AS endpoint_flows,
-        SUM(CASE WHEN n_az <> nat_az THEN bytes END) AS cross_bytes,
-        SUM(CASE WHEN n_az <> nat_az THEN flows END) AS cross_flows,
-        SUM(CASE WHEN service NOT IN ('S3', 'DYNAMODB') THEN bytes END) AS other_bytes,
-        SUM(CASE WHEN service NOT IN ('S3', 'DYNAMODB') THEN flows END) AS other_flows,
-        COUNT(DISTINCT CASE WHEN service NOT IN ('S3', 'DYNAMODB') THEN n_az END) AS other_azs,
-        -- cross
-        SUM(bytes) AS all_bytes, SUM(flows) AS all_flows,
-        -- internet and ports: the interface's own subnet, VPC and AZ
-        MIN(if_subnet) AS if_subnet, MIN(if_vpc) AS if_vpc, MIN(if_az) AS if_az,
-        SUM(CASE WHEN NOT on_nat THEN bytes END) AS sent_bytes,
-        SUM(CASE WHEN NOT on_nat THEN flows END) AS sent_flows,
-        COUNT(DISTINCT CASE WHEN NOT on_nat THEN inet_destination END) AS destinations,
-        GREATEST(COALESCE(SUM(CASE WHEN NOT on_nat THEN bytes END), 0),
-                 COALESCE(SUM(CASE WHEN on_nat THEN bytes END), 0)) AS once_bytes,
-        COUNT(DISTINCT CASE WHEN NOT on_nat THEN inet_interface END) AS senders,
-        COALESCE(bool_or(unseen), false) AS is_new,
-        SUM(CASE WHEN exposed THEN bytes END) AS exposed_bytes,
-        SUM(CASE WHEN exposed THEN flows END) AS exposed_flows,
-        COUNT(DISTINCT CASE WHEN exposed THEN source END) AS sources,
-        COUNT(DISTINCT CASE WHEN scan AND rollup_set = 'rejects' AND port_key < 32768 THEN port_key END) AS ports,
-        COUNT(DISTINCT CASE WHEN scan AND rollup_set = 'flows' THEN port_destination END) AS addresses,
-        COALESCE(bool_or(scan AND rollup_set = 'ingress' AND NOT on_nat), false) AS reached,
-        SUM(CASE WHEN scan AND rollup_set = 'flows' THEN flows END) AS scan_flows,
-        SUM(CASE WHEN scan AND rollup_set = 'flows' THEN bytes END) AS scan_bytes
-    FROM keyed
-    GROUP BY GROUPING SETS (
-        (m_nat, service, sender), (m_nat, sender, n_az, nat_interface, nat_az), (m_nat, service),
-        (m_cross, pair), (m_cross, pair, pair_sender, pair_receiver),
-        (m_internet, inet_interface), (m_internet, inet_destination),
-        (m_ports, port_interface, port_key), (m_ports, source)
-    )
+        kind, resource_id, interface_id, peer_id, sender_az, peer_az, service, port,
+        MIN(subnet) AS subnet_id, MIN(vpc) AS vpc_id, MIN(az) AS az_id,
+        SUM(bytes) AS bytes, SUM(flows) AS flows, SUM(nat_bytes) AS nat_bytes,
+        COUNT(DISTINCT d1) AS d1, COUNT(DISTINCT d2) AS d2,
+        COALESCE(bool_or(flag), false) AS flag
+    FROM routed
+    GROUP BY kind, resource_id, interface_id, peer_id, sender_az, peer_az, service, port
 ),
 candidates AS (
     SELECT
-        kind,
-        CASE kind WHEN 'gateway_endpoint_bypass' THEN sender WHEN 'nat_cross_az' THEN sender
-                  WHEN 'aws_service_via_nat' THEN service WHEN 'cross_az' THEN pair WHEN 'cross_az_pair' THEN pair
-                  WHEN 'internet_egress' THEN inet_interface WHEN 'new_external_destination' THEN inet_destination
-                  WHEN 'exposed_port' THEN port_interface ELSE source END AS resource_id,
-        CASE kind WHEN 'cross_az_pair' THEN pair_sender WHEN 'internet_egress' THEN inet_interface
-                  WHEN 'exposed_port' THEN port_interface END AS interface_id,
-        CASE WHEN kind IN ('gateway_endpoint_bypass', 'nat_cross_az') THEN nat_subnet
-             WHEN kind IN ('internet_egress', 'exposed_port') THEN if_subnet END AS subnet_id,
-        CASE WHEN kind IN ('gateway_endpoint_bypass', 'nat_cross_az', 'aws_service_via_nat') THEN nat_vpc
-             WHEN kind IN ('internet_egress', 'exposed_port') THEN if_vpc END AS vpc_id,
-        CASE kind WHEN 'nat_cross_az' THEN n_az WHEN 'gateway_endpoint_bypass' THEN sender_az
-                  WHEN 'internet_egress' THEN if_az WHEN 'exposed_port' THEN if_az END AS az_id,
-        CASE kind WHEN 'nat_cross_az' THEN nat_interface WHEN 'cross_az_pair' THEN pair_receiver END AS peer_id,
-        CASE WHEN kind = 'nat_cross_az' THEN nat_az END AS peer_az,
-        CASE WHEN kind IN ('gateway_endpoint_bypass', 'aws_service_via_nat') THEN service END AS service,
-        CASE WHEN kind = 'exposed_port' THEN port_key END AS port,
-        CASE kind WHEN 'gateway_endpoint_bypass' THEN endpoint_bytes WHEN 'nat_cross_az' THEN cross_bytes
-                  WHEN 'aws_service_via_nat' THEN other_bytes WHEN 'internet_egress' THEN sent_bytes
-                  WHEN 'new_external_destination' THEN once_bytes WHEN 'exposed_port' THEN exposed_bytes
-                  WHEN 'port_scan' THEN scan_bytes ELSE all_bytes END AS bytes,
-        CASE kind WHEN 'gateway_endpoint_bypass' THEN endpoint_flows WHEN 'nat_cross_az' THEN cross_flows
-                  WHEN 'aws_service_via_nat' THEN other_flows WHEN 'internet_egress' THEN sent_flows
-                  WHEN 'exposed_port' THEN exposed_flows WHEN 'port_scan' THEN scan_flows
-                  ELSE all_flows END AS flows,
-        CASE kind WHEN 'aws_service_via_nat' THEN other_azs WHEN 'internet_egress' THEN destinations
-                  WHEN 'new_external_destination' THEN senders WHEN 'exposed_port' THEN sources
-                  WHEN 'port_scan' THEN ports END AS distinct_count,
-        CASE WHEN kind = 'port_scan' THEN addresses END AS distinct_other,
-        CASE WHEN kind = 'port_scan' THEN reached END AS accepted
+        kind, resource_id, interface_id, subnet_id, vpc_id,
+        CASE WHEN kind = 'nat_cross_az' THEN sender_az ELSE az_id END AS az_id,
+        peer_id, peer_az, service, port,
+        CASE WHEN kind = 'new_external_destination' THEN GREATEST(COALESCE(bytes, 0), COALESCE(nat_bytes, 0))
+             ELSE bytes END AS bytes,
+        flows,
+        CASE WHEN kind IN ('aws_service_via_nat', 'internet_egress', 'new_external_destination', 'exposed_port',
+                           'port_scan') THEN d1 END AS distinct_count,
+        CASE WHEN kind = 'port_scan' THEN d2 END AS distinct_other,
+        CASE WHEN kind = 'port_scan' THEN flag END AS accepted
     FROM kinds
-    WHERE member
-      AND CASE kind
-              WHEN 'gateway_endpoint_bypass' THEN endpoint_bytes IS NOT NULL
-              WHEN 'nat_cross_az' THEN cross_bytes IS NOT NULL
-              WHEN 'aws_service_via_nat' THEN other_bytes IS NOT NULL
-              WHEN 'internet_egress' THEN inet_interface IS NOT NULL AND sent_bytes IS NOT NULL
-              WHEN 'new_external_destination' THEN is_new
-              WHEN 'exposed_port' THEN exposed_flows IS NOT NULL
-              WHEN 'port_scan' THEN source IS NOT NULL AND (ports > 1 OR addresses > 1)
+    WHERE CASE kind
+              WHEN 'new_external_destination' THEN flag
+              WHEN 'port_scan' THEN d1 > 1 OR d2 > 1
               ELSE true
           END
 ),
@@ -255,7 +228,7 @@ ranked AS (
                          WHEN 'port_scan' THEN GREATEST(distinct_count, distinct_other)
                          WHEN 'exposed_port' THEN distinct_count
                          ELSE bytes
-                     END DESC, resource_id, peer_id, port
+                     END DESC, resource_id, peer_id, interface_id, port
         ) AS place
     FROM candidates AS c
 )

@@ -15,26 +15,34 @@
 --    is the NAT gateway, counted here only when no NAT gateway interface is logged (else
 --    the NAT interface's own records count those bytes); NULL is unknown.
 --
--- One scan of the rollup: Athena (Trino) inlines WITH queries, so each reference to a
--- query reading {rollup} would scan it again, and every scan is billed. So the rollup is
--- read once, in `ok`, and the two facts that need other records come from windows over
--- that scan instead of joins: a window over the interface (on_nat: is this a NAT gateway
--- interface?) and one over the whole day (nat_logged: is any record translated, i.e. is
--- any NAT gateway interface logged at all?).
-WITH ok AS (
-    -- the one scan; a record with no interface_id is never on a NAT gateway interface,
-    -- but its translated records still mean a NAT gateway interface is logged
-    SELECT
-        pkt_dst_aws_service, pkt_src_aws_service, traffic_path, flow_direction,
-        src_translated, dst_translated, bytes, flows,
-        interface_id IS NOT NULL
-            AND COALESCE(bool_or({nat_record}) OVER (PARTITION BY interface_id), false)
-            AS on_nat,
-        COALESCE(bool_or({nat_record}) OVER (), false) AS nat_logged
+-- The two facts that need other records come from the rollup's small ingress set (one or a
+-- few rows per interface, daily_rollup.sql), not from windows over the flows set, which a
+-- big day's flows set does not fit in memory for: which interfaces are NAT gateways'
+-- (on_nat), and whether any record is translated, i.e. whether any NAT gateway interface is
+-- logged at all (nat_logged). Athena inlines WITH queries: the ingress set is read twice
+-- (its few columns), the flows set once.
+WITH interfaces AS (
+    -- accepted records; a format without action has none known to be rejected: all count.
+    -- A record with no interface_id is never on a NAT gateway interface, but its translated
+    -- records still mean a NAT gateway interface is logged
+    SELECT interface_id, COALESCE(bool_or({nat_record}), false) AS on_nat
     FROM {rollup}
-    -- accepted records; a format without action has none known to be rejected: all count
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
+    WHERE dt = '{date}' AND rollup_set = 'ingress' AND COALESCE(log_status, 'OK') = 'OK'
       AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
+    GROUP BY interface_id
+),
+ok AS (
+    SELECT
+        r.pkt_dst_aws_service, r.pkt_src_aws_service, r.traffic_path, r.flow_direction,
+        r.src_translated, r.dst_translated, r.bytes, r.flows,
+        r.interface_id IS NOT NULL AND COALESCE(i.on_nat, false) AS on_nat,
+        n.nat_logged
+    FROM {rollup} AS r
+    LEFT JOIN interfaces AS i ON i.interface_id = r.interface_id
+    CROSS JOIN (SELECT COALESCE(bool_or(on_nat), false) AS nat_logged FROM interfaces) AS n
+    WHERE r.dt = '{date}' AND r.rollup_set = 'flows' AND COALESCE(r.log_status, 'OK') = 'OK'
+      AND COALESCE(r."action", 'ACCEPT') = 'ACCEPT'
+      AND (r.pkt_dst_aws_service IN ('S3', 'DYNAMODB') OR r.pkt_src_aws_service IN ('S3', 'DYNAMODB'))
 ),
 classified AS (
     SELECT

@@ -9,49 +9,49 @@
 -- gateway interface, and those the inventory gives (a NAT gateway may have several, and
 -- there may be several NAT gateways: it is one set over all of them).
 --
--- One scan of the rollup: Athena (Trino) inlines WITH queries, so each reference to a
--- query reading {rollup} would scan it again, and every scan is billed. So the rollup is
--- read once, in `ok`, and everything after works on that scan's rows with window
--- functions instead of self-joins and IN-subqueries:
---  * `on_nat`: a window over the interface says whether it is a NAT gateway interface;
---  * "is this source address a NAT private address?" relates one record's srcaddr to other
---    records' dstaddr, so each NAT-interface record is taken twice (UNNEST of sides 1 and
---    2), keyed once by its srcaddr and once by its dstaddr, and a window over that address
---    sees every record that names it on either side;
---  * the three outputs (total, top senders, top destinations) are one GROUP BY with
---    GROUPING SETS: (leg, address) gives senders and destinations, () the total (which
---    counts the public leg only and is there even when nothing went through a NAT);
---    row_number() per kind then applies the LIMIT, ordered by bytes DESC, address, and
---    the rows come out as the total, then the senders, then the destinations.
-WITH ok AS (
-    -- the one scan; a record with no interface_id is never on a NAT gateway interface
-    SELECT
-        srcaddr, dstaddr, src_translated, dst_translated,
-        COALESCE(pkt_dst_aws_service, pkt_src_aws_service) AS service,
-        bytes, flows,
-        interface_id IS NOT NULL
-            AND COALESCE(bool_or({nat_record}) OVER (PARTITION BY interface_id), false)
-            AS on_nat
+-- Both facts that need other records come from the rollup's small ingress set (one or a
+-- few rows per interface, daily_rollup.sql), joined to the flows set's NAT-interface rows:
+--  * `nat_interfaces`: the interfaces that are NAT gateways';
+--  * `nat_addresses`: their private addresses (the destination of a translated-destination
+--    record on one), so a public-leg record whose source is one is outbound.
+-- Athena inlines WITH queries: nat_interfaces is read twice, each a scan of the ingress set's
+-- few columns; the flows set once. Then the three outputs (total, top senders, top
+-- destinations) are one GROUP BY with GROUPING SETS: (leg, address) gives senders and
+-- destinations, () the total (which counts the public leg only and is there even when
+-- nothing went through a NAT); row_number() per kind then applies the LIMIT, ordered by
+-- bytes DESC, address, and the rows come out as the total, then the senders, then the
+-- destinations.
+WITH nat_interfaces AS (
+    SELECT interface_id
     FROM {rollup}
     -- accepted records; a format without action has none known to be rejected: all count
-    WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
-      AND COALESCE("action", 'ACCEPT') = 'ACCEPT'
+    WHERE dt = '{date}' AND rollup_set = 'ingress' AND COALESCE(log_status, 'OK') = 'OK'
+      AND COALESCE("action", 'ACCEPT') = 'ACCEPT' AND interface_id IS NOT NULL
+    GROUP BY interface_id
+    HAVING COALESCE(bool_or({nat_record}), false)
 ),
-sides AS (
-    -- each NAT-interface record under its srcaddr (side 1) and its dstaddr (side 2):
-    -- nat_address says whether that address is a NAT gateway's private address (never
-    -- a NULL address: `srcaddr IN (...)` is not true for one)
+nat_addresses AS (
+    SELECT DISTINCT r.translated_dstaddr AS address
+    FROM {rollup} AS r
+    JOIN nat_interfaces AS n ON n.interface_id = r.interface_id
+    WHERE r.dt = '{date}' AND r.rollup_set = 'ingress' AND COALESCE(r.log_status, 'OK') = 'OK'
+      AND COALESCE(r."action", 'ACCEPT') = 'ACCEPT' AND r.translated_dstaddr IS NOT NULL
+),
+nat_records AS (
+    -- the NAT interfaces' accepted records; nat_address: whether the source is a NAT
+    -- gateway's private address (never a NULL address: `srcaddr IN (...)` is not true for one)
     SELECT
-        ok.*, s.side,
-        bool_or(s.side = 2 AND ok.dst_translated AND ok.dstaddr IS NOT NULL)
-            OVER (PARTITION BY CASE s.side WHEN 1 THEN ok.srcaddr ELSE ok.dstaddr END)
-            OR {nat_private:CASE s.side WHEN 1 THEN ok.srcaddr ELSE ok.dstaddr END} AS nat_address
-    FROM ok
-    CROSS JOIN UNNEST(ARRAY[1, 2]) AS s(side)
-    WHERE ok.on_nat
+        r.srcaddr, r.dstaddr, r.src_translated, r.dst_translated,
+        COALESCE(r.pkt_dst_aws_service, r.pkt_src_aws_service) AS service,
+        r.bytes, r.flows,
+        a.address IS NOT NULL OR {nat_private:r.srcaddr} AS nat_address
+    FROM {rollup} AS r
+    JOIN nat_interfaces AS n ON n.interface_id = r.interface_id
+    LEFT JOIN nat_addresses AS a ON a.address = r.srcaddr
+    WHERE r.dt = '{date}' AND r.rollup_set = 'flows' AND COALESCE(r.log_status, 'OK') = 'OK'
+      AND COALESCE(r."action", 'ACCEPT') = 'ACCEPT'
 ),
 legs AS (
-    -- back to one row per record (side 1: nat_address is about its srcaddr)
     -- a sender is what an internal address sent out through the NAT (the private leg's
     -- outbound records, dst_translated); the private leg's replies (src_translated only)
     -- repeat the public leg's inbound bytes and are not what anyone sent: left out
@@ -72,8 +72,7 @@ legs AS (
         CASE WHEN NOT COALESCE(src_translated OR dst_translated, false) THEN service END AS service,
         bytes,
         flows
-    FROM sides
-    WHERE side = 1
+    FROM nat_records
 ),
 grouped AS (
     SELECT

@@ -23,3 +23,24 @@ def test_pairs_by_the_busiest_interface() -> None:
         {"srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "bytes": 500, "packets": 5, "flows": 2,
          "interface_id": "eni-1", "instance_id": "i-1", "interfaces": 2},
     ]
+
+
+def test_ties_go_to_the_lowest_interface_id_and_no_id_is_last() -> None:
+    flows = {"rollup_set": "flows"}
+    pair = {**flows, "srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2"}
+    other = {**flows, "srcaddr": "10.0.0.3", "dstaddr": "10.0.0.4"}
+    rows = run("top_talkers", rollup_rows=[
+        # both ends saw 500: the lower id, with its own packets and instance
+        {**pair, "interface_id": "eni-b", "bytes": 500, "packets": 5, "instance_id": "i-b"},
+        {**pair, "interface_id": "eni-a", "bytes": 500, "packets": 7, "instance_id": "i-a"},
+        {**pair, "interface_id": None, "bytes": 500, "packets": 9},
+        # a record without an interface id saw the most: it wins, its id and instance unknown
+        {**other, "interface_id": None, "bytes": 90, "packets": 2},
+        {**other, "interface_id": "eni-c", "bytes": 80, "packets": 1, "instance_id": "i-c"},
+    ])
+    assert rows == [
+        {"srcaddr": "10.0.0.1", "dstaddr": "10.0.0.2", "bytes": 500, "packets": 7, "flows": 1,
+         "interface_id": "eni-a", "instance_id": "i-a", "interfaces": 3},
+        {"srcaddr": "10.0.0.3", "dstaddr": "10.0.0.4", "bytes": 90, "packets": 2, "flows": 1,
+         "interface_id": None, "instance_id": None, "interfaces": 2},
+    ]
