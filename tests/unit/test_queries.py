@@ -53,10 +53,12 @@ def test_query_reads_only_the_days_partitions(name: str) -> None:
 # eight, of the day's few-KB 'tgw' set (its query.sql says why that is cheap), and the
 # queries that join the small ingress set's interface facts to the day's rows instead of
 # computing them with windows (a big day's flows set does not fit a window in memory):
-# interface_bytes (hours and ingress), gateway_endpoint (ingress twice, flows), nat_gateway
-# (ingress three times, flows) and findings (ingress three times, the day, the week).
+# interface_bytes (hours and ingress), top_talkers (flows, and ingress for the winners'
+# instance ids), gateway_endpoint (ingress twice, flows), nat_gateway (ingress three times,
+# flows) and findings (ingress three times, the day, the week).
 TABLE_SCANS = {name: 1 for name in SQL_NAMES} | {"new_talkers": 2, "findings": 5, "transit_gateway": 8,
-                                                 "interface_bytes": 2, "gateway_endpoint": 3, "nat_gateway": 4}
+                                                 "interface_bytes": 2, "top_talkers": 2, "gateway_endpoint": 3,
+                                                 "nat_gateway": 4}
 BIG_SETS = {"flows", "hours"}
 
 

@@ -1,7 +1,8 @@
 -- One day of raw flow logs folded into the compact rollup every insight reads, so the raw
 -- logs are scanned once a day (the columns below only, the day's partitions only).
 -- One scan feeds five grouping sets, each as narrow as the insights that read it:
---   flows   pairs, interfaces, paths and AWS services (no hour, no port: those multiply rows)
+--   flows   pairs, interfaces, paths and AWS services (no hour, no port: those multiply rows;
+--           no instance id: the ingress set has it, per interface)
 --   hours   bytes and records per hour, interface, direction and action (small: the
 --           headline reads it for eight days)
 --   ports   bytes per destination port and protocol
@@ -12,7 +13,7 @@
 --           an egress record's srcaddr, an ingress record's dstaddr) and the destinations of
 --           its translated records (translated_dstaddr: a NAT gateway's private address), with
 --           the action, instance id and translated flags that tell a NAT gateway's interface
---           (queries.py, {nat_record}); and under it the accepted ingress from public
+--           (queries.py, {{nat_record}}); and under it the accepted ingress from public
 --           addresses to a listening port, per source and port (the findings' exposed
 --           ports). Web ports 80/443 and ephemeral ports (>= 32768, where responses arrive)
 --           are left out to keep it small. The queries join these small facts to the flows
@@ -103,7 +104,7 @@ FROM (
     ) AS day_logs
 ) AS day_logs
 GROUP BY GROUPING SETS (
-    (log_status, "action", interface_id, instance_id, srcaddr, dstaddr, flow_direction, traffic_path,
+    (log_status, "action", interface_id, srcaddr, dstaddr, flow_direction, traffic_path,
      src_translated, dst_translated, pkt_src_aws_service, pkt_dst_aws_service),
     ("hour", log_status, "action", interface_id, flow_direction),
     (log_status, protocol, dstport),

@@ -6,11 +6,11 @@
 -- saw the most (one aggregate of a row costs half the time of four). Its key orders by bytes
 -- DESC, then interface id with no id last, so ties (both ends saw the same bytes) go to the
 -- lowest interface id and runs agree. min_by skips a NULL value in DuckDB (not in Athena):
--- the row is never NULL, and a NULL id or instance inside it stays NULL.
+-- the row is never NULL, and a NULL id inside it stays NULL. The winner's instance id is
+-- its interface's, from the small ingress set (the flows set has none).
 WITH per_interface AS (
     SELECT
         srcaddr, dstaddr, interface_id,
-        MAX(instance_id) AS instance_id,
         SUM(bytes) AS bytes, SUM(packets) AS packets, SUM(flows) AS flows
     FROM {rollup}
     WHERE dt = '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
@@ -20,7 +20,7 @@ per_pair AS (
     SELECT
         srcaddr, dstaddr,
         MAX(bytes) AS bytes,
-        min_by(ROW(packets, flows, interface_id, instance_id),
+        min_by(ROW(packets, flows, interface_id),
                ROW(-bytes, interface_id IS NULL, COALESCE(interface_id, ''))) AS busiest,
         COUNT(*) AS interfaces
     FROM per_interface
@@ -33,11 +33,18 @@ named AS (
     -- the ten winners' fields by name (a cast of every pair's row would double the time)
     SELECT
         srcaddr, dstaddr, bytes, interfaces,
-        CAST(busiest AS ROW(packets BIGINT, flows BIGINT, interface_id VARCHAR, instance_id VARCHAR)) AS busiest
+        CAST(busiest AS ROW(packets BIGINT, flows BIGINT, interface_id VARCHAR)) AS busiest
     FROM top
+),
+instances AS (
+    SELECT interface_id, MAX(instance_id) AS instance_id
+    FROM {rollup}
+    WHERE dt = '{date}' AND rollup_set = 'ingress' AND COALESCE(log_status, 'OK') = 'OK' AND interface_id IS NOT NULL
+    GROUP BY interface_id
 )
 SELECT
-    srcaddr, dstaddr, bytes, busiest.packets AS packets, busiest.flows AS flows,
-    busiest.interface_id AS interface_id, busiest.instance_id AS instance_id, interfaces
-FROM named
-ORDER BY bytes DESC, srcaddr, dstaddr
+    n.srcaddr, n.dstaddr, n.bytes, n.busiest.packets AS packets, n.busiest.flows AS flows,
+    n.busiest.interface_id AS interface_id, i.instance_id, n.interfaces
+FROM named AS n
+LEFT JOIN instances AS i ON i.interface_id = n.busiest.interface_id
+ORDER BY n.bytes DESC, n.srcaddr, n.dstaddr
