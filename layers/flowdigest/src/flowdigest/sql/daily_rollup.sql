@@ -7,7 +7,9 @@
 --           headline reads it for eight days)
 --   ports   bytes per destination port and protocol
 --   rejects rejected sources and ports (accepted rows collapse: their address and port are NULL)
---   ingress the interface facts, a row or a few per interface: its place (subnet, VPC, AZ,
+--   ingress the interface facts, a row per interface and own address (an interface that
+--           forwards others' traffic, a firewall or a Transit Gateway attachment, has one per
+--           address it forwards for): its place (subnet, VPC, AZ,
 --           account, Region: the record's account-id / region, else its S3 prefix's, so a
 --           format without interface-id does not mix accounts); its own addresses (own_addr:
 --           an egress record's srcaddr, an ingress record's dstaddr) and the destinations of

@@ -17,8 +17,8 @@
 --    of the rollup's ingress set (interfaces, homes), joined to the day's rows: windows over
 --    the flows set would need it all in memory at once (bench/README.md).
 -- Athena inlines WITH queries, so each reference to one reading {rollup} scans it again:
--- `interfaces` is read twice (by homes and by today), each a scan of the small ingress set's
--- few columns; the day's flows, rejects and ingress rows are read once, and the week before
+-- the small ingress set's few columns are read three times (`interfaces`, by homes and by
+-- today, and homes' own); the day's flows, rejects and ingress rows are read once, and the week before
 -- once (its destinations only, for new_external_destination). Every kind comes from one
 -- plain GROUP BY: each row is routed to the kinds it counts in (a cross join with the kinds'
 -- names: a constant list, so no correlated UNNEST), keyed by that kind's keys.
@@ -66,8 +66,7 @@ seen AS (
     WHERE dt >= '{history_start}' AND dt < '{date}' AND rollup_set = 'flows' AND COALESCE(log_status, 'OK') = 'OK'
 ),
 traits AS (
-    -- what each row is: the kinds it may count in, and the peer whose home it needs (a NAT
-    -- leg's internal address; a sender's destination)
+    -- what each row is: the kinds it may count in
     SELECT
         t.*,
         t.rollup_set = 'flows' AND COALESCE(t."action", 'ACCEPT') = 'ACCEPT' AND t.on_nat
@@ -81,7 +80,8 @@ traits AS (
     LEFT JOIN seen AS s ON s.dstaddr = t.dstaddr
 ),
 homed AS (
-    -- the peer's home: NULL when the address has no home record (or the row needs none)
+    -- the home of the peer a row needs (a NAT leg's internal address; a sender's destination):
+    -- NULL when the address has no home record (or the row needs none)
     SELECT x.*, h.h_interface, h.h_subnet, h.h_vpc, h.h_az, h.h_on_nat
     FROM (
         SELECT
@@ -228,7 +228,7 @@ ranked AS (
                          WHEN 'port_scan' THEN GREATEST(distinct_count, distinct_other)
                          WHEN 'exposed_port' THEN distinct_count
                          ELSE bytes
-                     END DESC, resource_id, peer_id, interface_id, port
+                     END DESC, resource_id, peer_id, interface_id, service, port
         ) AS place
     FROM candidates AS c
 )

@@ -14,8 +14,9 @@
 --  * `nat_interfaces`: the interfaces that are NAT gateways';
 --  * `nat_addresses`: their private addresses (the destination of a translated-destination
 --    record on one), so a public-leg record whose source is one is outbound.
--- Athena inlines WITH queries: nat_interfaces is read twice, each a scan of the ingress set's
--- few columns; the flows set once. Then the three outputs (total, top senders, top
+-- Athena inlines WITH queries: the ingress set's few columns are read three times
+-- (nat_interfaces, by nat_addresses and by nat_records, and nat_addresses' own); the flows
+-- set once. Then the three outputs (total, top senders, top
 -- destinations) are one GROUP BY with GROUPING SETS: (leg, address) gives senders and
 -- destinations, () the total (which counts the public leg only and is there even when
 -- nothing went through a NAT); row_number() per kind then applies the LIMIT, ordered by

@@ -4,10 +4,12 @@
 -- Two aggregations, no window (a window over a big day's pairs does not fit in memory): per
 -- pair and interface, then per pair, where one min_by picks the values of the interface that
 -- saw the most (one aggregate of a row costs half the time of four). Its key orders by bytes
--- DESC, then interface id with no id last, so ties (both ends saw the same bytes) go to the
--- lowest interface id and runs agree. min_by skips a NULL value in DuckDB (not in Athena):
+-- DESC, then interface id, unknowns last, so ties (both ends saw the same bytes) go to the
+-- lowest interface id and runs agree; no field of the key is NULL (Athena's Trino cannot
+-- order rows with NULL fields). min_by skips a NULL value in DuckDB (not in Athena):
 -- the row is never NULL, and a NULL id inside it stays NULL. The winner's instance id is
--- its interface's, from the small ingress set (the flows set has none).
+-- its interface's, from the small ingress set (the flows set has none): the day's, so an
+-- interface moved to another instance during the day names the greatest instance id.
 WITH per_interface AS (
     SELECT
         srcaddr, dstaddr, interface_id,
@@ -21,7 +23,7 @@ per_pair AS (
         srcaddr, dstaddr,
         MAX(bytes) AS bytes,
         min_by(ROW(packets, flows, interface_id),
-               ROW(-bytes, interface_id IS NULL, COALESCE(interface_id, ''))) AS busiest,
+               ROW(bytes IS NULL, -COALESCE(bytes, 0), interface_id IS NULL, COALESCE(interface_id, ''))) AS busiest,
         COUNT(*) AS interfaces
     FROM per_interface
     GROUP BY srcaddr, dstaddr
