@@ -128,7 +128,7 @@ routed AS (
              ELSE f.srcaddr END AS resource_id,
         CASE WHEN k.kind IN ('cross_az_pair', 'internet_egress', 'exposed_port') THEN f.interface_id END AS interface_id,
         CASE k.kind WHEN 'nat_cross_az' THEN f.interface_id WHEN 'cross_az_pair' THEN f.h_interface END AS peer_id,
-        CASE WHEN k.kind = 'nat_cross_az' THEN f.n_az END AS sender_az,
+        CASE WHEN k.kind = 'nat_cross_az' THEN f.n_az END AS sender_az,  -- a key: its groups' az_id
         CASE WHEN k.kind = 'nat_cross_az' THEN f.if_az END AS peer_az,
         CASE WHEN k.kind IN ('gateway_endpoint_bypass', 'aws_service_via_nat') THEN f.service END AS service,
         CASE WHEN k.kind = 'exposed_port' THEN f.dstport END AS port,
@@ -202,8 +202,7 @@ kinds AS (
 candidates AS (
     SELECT
         kind, resource_id, interface_id, subnet_id, vpc_id,
-        CASE WHEN kind = 'nat_cross_az' THEN sender_az ELSE az_id END AS az_id,
-        peer_id, peer_az, service, port,
+        az_id, peer_id, peer_az, service, port,
         CASE WHEN kind = 'new_external_destination' THEN GREATEST(COALESCE(bytes, 0), COALESCE(nat_bytes, 0))
              ELSE bytes END AS bytes,
         flows,

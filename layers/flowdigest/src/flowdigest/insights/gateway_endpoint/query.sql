@@ -15,8 +15,8 @@
 --    is the NAT gateway, counted here only when no NAT gateway interface is logged (else
 --    the NAT interface's own records count those bytes); NULL is unknown.
 --
--- The two facts that need other records come from the rollup's small ingress set (one or a
--- few rows per interface, daily_rollup.sql), not from windows over the flows set, which a
+-- The two facts that need other records come from the rollup's small ingress set (a row per
+-- interface and own address, daily_rollup.sql), not from windows over the flows set, which a
 -- big day's flows set does not fit in memory for: which interfaces are NAT gateways'
 -- (on_nat), and whether any record is translated, i.e. whether any NAT gateway interface is
 -- logged at all (nat_logged). Athena inlines WITH queries: the ingress set is read twice

@@ -9,8 +9,8 @@
 -- gateway interface, and those the inventory gives (a NAT gateway may have several, and
 -- there may be several NAT gateways: it is one set over all of them).
 --
--- Both facts that need other records come from the rollup's small ingress set (one or a
--- few rows per interface, daily_rollup.sql), joined to the flows set's NAT-interface rows:
+-- Both facts that need other records come from the rollup's small ingress set (a row per
+-- interface and own address, daily_rollup.sql), joined to the flows set's NAT-interface rows:
 --  * `nat_interfaces`: the interfaces that are NAT gateways';
 --  * `nat_addresses`: their private addresses (the destination of a translated-destination
 --    record on one), so a public-leg record whose source is one is outbound.
